@@ -1,0 +1,164 @@
+"""A small linear intent classifier in pure Python.
+
+Features per message: each word, each pair of neighbouring words, and the
+character 4-grams of each word (so 'sextorted', 'sextortion' and a typo of
+either still share most features), weighted by tf-idf and L2-normalised.
+Weights are learnt by an averaged multi-class passive-aggressive
+perceptron, which on our examples comes within a point of a linear SVM
+(measured with scikit-learn on the dev set) without needing numpy.
+
+Scoring is additive over words (raw term counts, one global norm), so each
+word's contribution is computed once and cached: a message costs a few
+dictionary look-ups per word.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+EPOCHS = 8
+AGGRESSIVENESS = 0.5
+PRUNE = 0.005  # weights smaller than this are dropped: smaller, faster model
+NGRAM = 4
+
+
+def word_features(word: str) -> dict[str, int]:
+    """The unigram and character 4-gram features of one word."""
+    out: dict[str, int] = {"w:" + word: 1}
+    padded = f" {word} "
+    for i in range(len(padded) - NGRAM + 1):
+        gram = padded[i : i + NGRAM]
+        out[gram] = out.get(gram, 0) + 1
+    return out
+
+
+def features(words: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for w in words:
+        for f, n in word_features(w).items():
+            counts[f] += n
+    for a, b in zip(words, words[1:], strict=False):
+        counts[f"b:{a}_{b}"] += 1
+    return counts
+
+
+class LinearModel:
+    """Weights per feature and class; `scores` gives one margin per class."""
+
+    def __init__(
+        self, classes: list[str], idf: dict[str, float], weights: dict[str, list[tuple[int, float]]]
+    ) -> None:
+        self.classes = classes
+        self.idf = idf
+        self.weights = weights
+        self._word = lru_cache(maxsize=20_000)(self._word_part)
+
+    # ------------------------------------------------------------ scoring
+
+    def _word_part(self, word: str) -> tuple[tuple[float, ...], float]:
+        """A word's score contribution per class, and its squared norm share."""
+        acc = [0.0] * len(self.classes)
+        sq = 0.0
+        for f, n in word_features(word).items():
+            idf = self.idf.get(f)
+            if idf is None:
+                continue
+            v = n * idf
+            sq += v * v
+            for c, w in self.weights.get(f, ()):
+                acc[c] += w * v
+        return tuple(acc), sq
+
+    def scores(self, words: Sequence[str]) -> list[float]:
+        """Margins per class (same order as `classes`); all zero for unknown text."""
+        acc = [0.0] * len(self.classes)
+        sq = 0.0
+        for w in words:
+            part, s = self._word(w)
+            sq += s
+            acc = [a + p for a, p in zip(acc, part, strict=True)]
+        for a, b in zip(words, words[1:], strict=False):
+            f = f"b:{a}_{b}"
+            idf = self.idf.get(f)
+            if idf is not None:
+                sq += idf * idf
+                for c, w in self.weights.get(f, ()):
+                    acc[c] += w * idf
+        # Shared character n-grams across words make the norm approximate; close enough.
+        norm = math.sqrt(sq)
+        return [a / norm for a in acc] if norm else acc
+
+    # ------------------------------------------------------------ training
+
+    @classmethod
+    def train(cls, examples: Iterable[tuple[Sequence[str], str]], seed: int = 0) -> LinearModel:
+        data = [(features(words), label) for words, label in examples]
+        classes = sorted({label for _, label in data})
+        index = {c: i for i, c in enumerate(classes)}
+        df: dict[str, int] = defaultdict(int)
+        for feats, _ in data:
+            for f in feats:
+                df[f] += 1
+        n = len(data)
+        idf = {f: math.log((1 + n) / (1 + d)) + 1 for f, d in df.items()}
+        vectors = []
+        for feats, label in data:
+            vec = [(f, k * idf[f]) for f, k in feats.items()]
+            norm = math.sqrt(sum(v * v for _, v in vec)) or 1.0
+            vectors.append(([(f, v / norm) for f, v in vec], index[label]))
+        weights, totals, step = cls._learn(vectors, len(classes), seed)
+        final: dict[str, list[tuple[int, float]]] = {}
+        for f, row in weights.items():
+            kept = [(c, w - totals[f][c] / step) for c, w in row.items()]
+            kept = [(c, round(w, 5)) for c, w in kept if abs(w) > PRUNE]
+            if kept:
+                final[f] = kept
+        return cls(classes, idf, final)
+
+    @staticmethod
+    def _learn(vectors: list, k: int, seed: int) -> tuple[dict, dict, int]:
+        rng = random.Random(seed)
+        weights: dict[str, dict[int, float]] = defaultdict(dict)
+        totals: dict[str, dict[int, float]] = defaultdict(dict)
+        step = 1
+        for _ in range(EPOCHS):
+            rng.shuffle(vectors)
+            for vec, y in vectors:
+                sc = [0.0] * k
+                for f, v in vec:
+                    for c, w in weights[f].items():
+                        sc[c] += w * v
+                truth = sc[y]
+                sc[y] = -math.inf
+                rival = max(range(k), key=sc.__getitem__)
+                loss = 1.0 - (truth - sc[rival])
+                if loss > 0:
+                    tau = min(AGGRESSIVENESS, loss / 2)
+                    for f, v in vec:
+                        row, tot = weights[f], totals[f]
+                        row[y] = row.get(y, 0.0) + tau * v
+                        row[rival] = row.get(rival, 0.0) - tau * v
+                        tot[y] = tot.get(y, 0.0) + step * tau * v
+                        tot[rival] = tot.get(rival, 0.0) - step * tau * v
+                step += 1
+        return weights, totals, step
+
+    # ------------------------------------------------------------ storage
+
+    def save(self, path: Path) -> None:
+        data = {"classes": self.classes, "idf": self.idf, "weights": self.weights}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> LinearModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        weights = {f: [(int(c), float(w)) for c, w in row] for f, row in data["weights"].items()}
+        return cls(list(data["classes"]), dict(data["idf"]), weights)

@@ -1,0 +1,180 @@
+"""`guidance-bot` command line: run, chat, classify, examples, eval, validate, tune, graph."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from bot import content as content_mod
+from bot.model import Content
+
+
+def _load(root: str | None) -> Content:
+    """Load content or exit 1 with every problem listed (never a traceback)."""
+    try:
+        return content_mod.load(Path(root) if root else None)
+    except content_mod.ContentError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"{len(exc.problems)} problem(s) in the content; nothing was started.", file=sys.stderr
+        )
+        raise SystemExit(1) from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    c = _load(args.content)
+    print(
+        f"content OK: {len(c.intents)} intents, "
+        f"{sum(len(v) for v in c.intents.values())} examples, {len(c.responses)} responses, "
+        f"{len(c.routes)} routes, {len(c.flows)} flows"
+    )
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.engine import Engine
+    from bot.terminal import chat
+
+    return chat(Engine(_load(args.content)))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        print(
+            "TELEGRAM_BOT_TOKEN is not set: starting the terminal chat instead.\n", file=sys.stderr
+        )
+        return cmd_chat(args)
+    from bot.telegram import run_bot
+
+    return run_bot(_load(args.content), token, webhook_url=args.webhook_url)
+
+
+def _lines(texts: list[str]) -> list[str]:
+    return texts if texts else [line.rstrip("\n") for line in sys.stdin]
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from bot.engine import Engine
+
+    engine = Engine(_load(args.content))
+    out = sys.stdout
+    for text in _lines(args.text):
+        m = engine.classify(text)
+        out.write(
+            json.dumps(
+                {
+                    "text": text,
+                    "intent": m.intent,
+                    "score": m.score,
+                    "alternatives": [{"intent": i, "score": s} for i, s in m.alternatives],
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+    return 0
+
+
+def cmd_examples(args: argparse.Namespace) -> int:
+    c = _load(args.content)
+    for iid, texts in c.intents.items():
+        for text in texts:
+            print(json.dumps({"text": text, "intent": iid}, ensure_ascii=False))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.engine import Engine
+    from bot.evaluate import format_report, metrics, read_jsonl
+
+    engine = Engine(_load(args.content))
+    try:
+        items = read_jsonl(Path(args.file))
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 1
+    start = time.perf_counter()
+    m = metrics(items, lambda t: engine.classify(t).intent)
+    m["seconds"] = round(time.perf_counter() - start, 3)
+    if args.json:
+        print(json.dumps(m, indent=2, ensure_ascii=False))
+    else:
+        print(format_report(m))
+        if args.errors:
+            print("\nerrors:")
+            for e in m["errors"]:
+                print(f"  [{e['gold']} -> {e['predicted']}] {e['text']}")
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from bot.evaluate import tune
+
+    settings, m = tune(_load(args.content), folds=args.folds)
+    print("chosen on held-out splits of our own examples:")
+    print(f"  high: {settings.high:g}\n  low: {settings.low:g}\n  scale: {settings.scale:g}")
+    print(
+        f"held-out in-scope accuracy {m['in_scope_accuracy']:.3f}, "
+        f"out-of-scope rejection {m['out_of_scope_rejection']:.3f}"
+    )
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from bot.graph import mermaid
+
+    c = _load(args.content)
+    text = mermaid(c, args.flow)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="guidance-bot", description=__doc__)
+    p.add_argument("--content", help="content folder (default: this repository)")
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("validate", help="check every content file").set_defaults(func=cmd_validate)
+    sub.add_parser("chat", help="chat in the terminal").set_defaults(func=cmd_chat)
+    run = sub.add_parser("run", help="Telegram bot (terminal chat when no token is set)")
+    run.add_argument("--webhook-url", default=os.environ.get("TELEGRAM_WEBHOOK_URL"))
+    run.set_defaults(func=cmd_run)
+    cl = sub.add_parser("classify", help="intent of each message, as JSON lines")
+    cl.add_argument("text", nargs="*")
+    cl.set_defaults(func=cmd_classify)
+    sub.add_parser("examples", help="training examples as JSON lines").set_defaults(
+        func=cmd_examples
+    )
+    ev = sub.add_parser("eval", help="accuracy on a labelled JSON-lines file")
+    ev.add_argument("file")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--errors", action="store_true", help="list every wrong line")
+    ev.set_defaults(func=cmd_eval)
+    tu = sub.add_parser("tune", help="choose matcher weights and thresholds")
+    tu.add_argument("--folds", type=int, default=3)
+    tu.set_defaults(func=cmd_tune)
+    gr = sub.add_parser("graph", help="flows as Mermaid diagrams")
+    gr.add_argument("--flow", help="one flow ID (default: all)")
+    gr.add_argument("-o", "--output")
+    gr.set_defaults(func=cmd_graph)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not getattr(args, "func", None):
+        args = build_parser().parse_args(["chat", *(argv or [])])
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

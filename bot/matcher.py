@@ -1,0 +1,158 @@
+"""Map a free-text question to an intent, with a confidence and alternatives.
+
+Steps: normalise (bot/normalise.py and the lexicon); mend misspelt words
+with rapidfuzz against the examples' vocabulary; score every intent with
+the linear classifier (bot/classifier.py); turn margins into a 0-100
+confidence (softmax); and let a near-verbatim example (rapidfuzz ratio
+>= NEAR_EXACT) win outright. `out_of_scope` is an intent with examples of
+its own: the near misses the bot must not answer.
+
+Bands (thresholds in intents/matcher.yaml, chosen by `guidance-bot tune`):
+answer above `high`; answer with "Did you mean" buttons between; below
+`low`, out of scope with the closest topics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from bot.classifier import LinearModel
+from bot.model import OUT_OF_SCOPE, Content, MatcherSettings
+from bot.normalise import Lexicon, fold, stem
+
+NEAR_EXACT = 92
+MAX_ALTERNATIVES = 3
+MODEL_FORMAT = "linear-1"  # bump when features or training change: old caches are ignored
+
+
+@dataclass(frozen=True)
+class Match:
+    """The matcher's verdict: `band` is answer, suggest or reject."""
+
+    intent: str
+    score: float
+    alternatives: tuple[tuple[str, float], ...]
+    band: str
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("GUIDANCE_CACHE_DIR")
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base if env else base / "guidance-bot"
+
+
+class Matcher:
+    """Built once from the content; `match` is pure and cheap per message."""
+
+    def __init__(
+        self, content: Content, settings: MatcherSettings | None = None, use_cache: bool = True
+    ) -> None:
+        self.settings = settings or content.settings
+        self.lexicon = Lexicon(content.lexicon)
+        self.stopwords = content.stopwords
+        self._typo_cache: dict[str, str] = {}
+        examples = [(iid, text) for iid, texts in content.intents.items() for text in texts]
+        plain = [self.lexicon.apply(fold(text)) for _, text in examples]
+        self.vocab = sorted({w for ws in plain for w in ws})
+        self._vocab_set = frozenset(self.vocab)
+        self.example_strings = [" ".join(ws) for ws in plain]
+        self.example_labels = [iid for iid, _ in examples]
+        training = [(self._terms(ws), iid) for ws, (iid, _) in zip(plain, examples, strict=True)]
+        self.model = self._model(training, use_cache)
+
+    def _model(self, training: list[tuple[list[str], str]], use_cache: bool) -> LinearModel:
+        """Train, or load the model trained on exactly these examples before."""
+        key = hashlib.sha256(repr((MODEL_FORMAT, training)).encode()).hexdigest()[:16]
+        path = cache_dir() / f"model-{key}.json"
+        if use_cache and path.is_file():
+            try:
+                return LinearModel.load(path)
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # a damaged cache is retrained below
+        model = LinearModel.train(training)
+        if use_cache:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                model.save(path)
+            except OSError:
+                pass  # a read-only cache only costs start-up time
+        return model
+
+    # ------------------------------------------------------------ text
+
+    def _correct(self, word: str) -> str:
+        """Mend a misspelt word against the examples' vocabulary."""
+        if word in self._vocab_set or len(word) < 4 or not word.isalpha():
+            return word
+        cached = self._typo_cache.get(word)
+        if cached is None:
+            cutoff = 80 if len(word) < 7 else 75
+            hit = process.extractOne(word, self.vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
+            cached = hit[0] if hit else word
+            if len(self._typo_cache) < 50_000:
+                self._typo_cache[word] = cached
+        return cached
+
+    def _terms(self, words: list[str]) -> list[str]:
+        return [stem(w) for w in words if w not in self.stopwords]
+
+    def query_words(self, text: str) -> list[str]:
+        return [self._correct(w) for w in self.lexicon.apply(fold(text))]
+
+    # ------------------------------------------------------------ scoring
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Confidence 0..100 per intent (softmax of the classifier's margins)."""
+        words = self.query_words(text)
+        terms = self._terms(words)
+        if not terms:
+            return {}
+        margins = self.model.scores(terms)
+        if not any(margins):
+            return {}
+        scale = self.settings.scale
+        top = max(margins)
+        exps = [math.exp(scale * (m - top)) for m in margins]
+        total = sum(exps)
+        out = {c: 100 * e / total for c, e in zip(self.model.classes, exps, strict=True)}
+        near = process.extractOne(
+            " ".join(words), self.example_strings, scorer=fuzz.ratio, score_cutoff=NEAR_EXACT
+        )
+        if near:
+            label = self.example_labels[near[2]]
+            out[label] = max(out[label], float(near[1]))
+        return out
+
+    def match(self, text: str) -> Match:
+        ranked = sorted(self.scores(text).items(), key=lambda kv: kv[1], reverse=True)
+        if not ranked:
+            return Match(OUT_OF_SCOPE, 0.0, (), "reject")
+        top, top_score = ranked[0]
+        if top == OUT_OF_SCOPE or top_score < self.settings.low:
+            floor = self.settings.low / 3
+            alts = tuple((i, round(s, 1)) for i, s in ranked if i != OUT_OF_SCOPE and s >= floor)
+            return Match(OUT_OF_SCOPE, round(top_score, 1), alts[:MAX_ALTERNATIVES], "reject")
+        band = "answer" if top_score >= self.settings.high else "suggest"
+        return Match(top, round(top_score, 1), _close_alternatives(ranked), band)
+
+
+def _close_alternatives(ranked: list[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
+    """Runners-up close enough to offer (QnA Maker's square-root gap rule)."""
+    out: list[tuple[str, float]] = []
+    top = prev = ranked[0][1]
+    for label, score in ranked[1:]:
+        if label == OUT_OF_SCOPE:
+            continue
+        if top - score > math.sqrt(top) * 1.5 or prev - score > 0.7 * math.sqrt(prev) * 1.5:
+            break
+        out.append((label, round(score, 1)))
+        prev = score
+        if len(out) == MAX_ALTERNATIVES:
+            break
+    return tuple(out)

@@ -1,0 +1,59 @@
+"""Text normalisation shared by the matcher and the crisis detector.
+
+Messages arrive with typos, slang, emoji and curly quotes; examples are
+written more cleanly. Both go through the same steps so they meet in the
+middle: Unicode folding, lower case, punctuation to spaces, the lexicon's
+variants to one canonical form, and a light suffix stemmer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_CHARS = 2000  # longer messages are cut: matching cost stays bounded
+
+_APOSTROPHES = re.compile(r"[\u2018\u2019\u02bc`´']")
+_NON_WORD = re.compile(r"[^a-z0-9£]+")
+_SUFFIXES = ("ingly", "edly", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "ly", "s")
+
+
+def fold(text: str) -> str:
+    """Unicode-fold and lower-case; strip accents, control characters and emoji."""
+    text = unicodedata.normalize("NFKD", text[:MAX_CHARS])
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _APOSTROPHES.sub("", text.lower())
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def stem(token: str) -> str:
+    """A deliberately crude stemmer: enough to meet 'blocking'/'blocked'/'blocks'."""
+    if len(token) <= 4 or token.isdigit():
+        return token
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            base = token[: -len(suffix)]
+            if suffix in ("ies", "ied"):
+                return base + "y"
+            if len(base) > 3 and base[-1] == base[-2]:  # stopped -> stop
+                return base[:-1]
+            return base
+    return token
+
+
+class Lexicon:
+    """Maps variants (single words or phrases) to canonical words."""
+
+    def __init__(self, replace: dict[str, str]) -> None:
+        self.words = {k: v for k, v in replace.items() if " " not in k}
+        phrases = sorted((k for k in replace if " " in k), key=len, reverse=True)
+        self.phrases = [(re.compile(rf"\b{re.escape(p)}\b"), replace[p]) for p in phrases]
+
+    def apply(self, folded: str) -> list[str]:
+        for pattern, canonical in self.phrases:
+            if pattern.search(folded):
+                folded = pattern.sub(canonical, folded)
+        out: list[str] = []
+        for token in folded.split():
+            out.extend(self.words.get(token, token).split())
+        return out

@@ -1,0 +1,95 @@
+"""Turn content into reply parts: plain text with routes filled in, and buttons.
+
+The engine and the length check in content validation both use these, so
+what is validated is exactly what is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.model import Content, Node, Response, Route
+
+SOURCE_PREFIX = "Source: The Children's Society guidance"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A reply button: a callback (`data`) or a link (`url`)."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+def fill(content: Content, text: str) -> str:
+    """Replace {route_id} with the route's number (or name)."""
+    out = text
+    for rid, route in content.routes.items():
+        token = "{" + rid + "}"
+        if token in out:
+            out = out.replace(token, route.inline_value)
+    return out.strip()
+
+
+def route_line(route: Route) -> str | None:
+    """A one-line contact for routes people call, text or email; None for link-only routes."""
+    contact = " / ".join(x for x in (route.phone, route.email) if x)
+    if not contact:
+        return None
+    return f"• {route.name}: {contact}"
+
+
+def route_block(content: Content, ids: tuple[str, ...]) -> str:
+    lines = [line for rid in ids if (line := route_line(content.routes[rid]))]
+    return "\n".join(lines)
+
+
+def route_buttons(content: Content, ids: tuple[str, ...]) -> list[Button]:
+    return [
+        Button(content.routes[rid].button_label, url=content.routes[rid].url)
+        for rid in ids
+        if content.routes[rid].url
+    ]
+
+
+def source_line(source: str | None) -> str | None:
+    if not source or source.lower().startswith("about this bot"):
+        return None
+    if source.lower().startswith(("reference", "routes")):
+        return f"Source: {source}"
+    return f"{SOURCE_PREFIX}: {source}"
+
+
+def join(*parts: str | None) -> str:
+    return "\n\n".join(p for p in parts if p)
+
+
+def response_body(content: Content, resp: Response) -> str:
+    return join(fill(content, resp.text), route_block(content, resp.routes))
+
+
+def render_response(content: Content, resp: Response) -> str:
+    """The whole message as a user sees it (title, body, routes, source)."""
+    return join(resp.title, response_body(content, resp), source_line(resp.source))
+
+
+def node_parts(
+    content: Content, node: Node, flags: frozenset[str] | None
+) -> tuple[str, tuple[str, ...]]:
+    """A flow node's text and routes, with result sections chosen by the flags.
+
+    `flags=None` includes every section (the worst case, for length checks).
+    """
+    texts = [fill(content, node.text)] if node.text else []
+    routes = list(node.routes)
+    for section in node.sections:
+        if flags is None or section.applies(flags):
+            texts.append(fill(content, section.text))
+            routes += [r for r in section.routes if r not in routes]
+    return join(*texts), tuple(routes)
+
+
+def render_node_text(content: Content, node: Node, flags: frozenset[str] | None) -> str:
+    text, routes = node_parts(content, node, flags)
+    return join(text, route_block(content, routes), source_line(node.source))
