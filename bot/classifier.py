@@ -20,6 +20,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from operator import add
 from pathlib import Path
 
 EPOCHS = 8
@@ -82,7 +83,7 @@ class LinearModel:
         for w in words:
             part, s = self._word(w)
             sq += s
-            acc = [a + p for a, p in zip(acc, part, strict=True)]
+            acc = list(map(add, acc, part))
         for a, b in zip(words, words[1:], strict=False):
             f = f"b:{a}_{b}"
             idf = self.idf.get(f)

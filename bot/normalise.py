@@ -20,8 +20,10 @@ _SUFFIXES = ("ingly", "edly", "ings", "ing", "ers", "ies", "ied", "ed", "es", "e
 
 def fold(text: str) -> str:
     """Unicode-fold and lower-case; strip accents, control characters and emoji."""
-    text = unicodedata.normalize("NFKD", text[:MAX_CHARS])
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text[:MAX_CHARS]
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _APOSTROPHES.sub("", text.lower())
     return " ".join(_NON_WORD.sub(" ", text).split())
 
@@ -46,13 +48,13 @@ class Lexicon:
 
     def __init__(self, replace: dict[str, str]) -> None:
         self.words = {k: v for k, v in replace.items() if " " not in k}
-        phrases = sorted((k for k in replace if " " in k), key=len, reverse=True)
-        self.phrases = [(re.compile(rf"\b{re.escape(p)}\b"), replace[p]) for p in phrases]
+        self.phrases = {k: v for k, v in replace.items() if " " in k}
+        longest_first = sorted(self.phrases, key=len, reverse=True)
+        alternation = "|".join(re.escape(p) for p in longest_first) or r"(?!x)x"
+        self._phrase_re = re.compile(rf"\b(?:{alternation})\b")
 
     def apply(self, folded: str) -> list[str]:
-        for pattern, canonical in self.phrases:
-            if pattern.search(folded):
-                folded = pattern.sub(canonical, folded)
+        folded = self._phrase_re.sub(lambda m: self.phrases[m.group(0)], folded)
         out: list[str] = []
         for token in folded.split():
             out.extend(self.words.get(token, token).split())

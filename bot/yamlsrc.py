@@ -45,6 +45,10 @@ class YamlError(Exception):
         self.file, self.line, self.problem = file, line, problem
 
 
+# libyaml's C parser when PyYAML has it (five times faster start-up), else pure Python.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _locate(obj: Located, file: str, node: yaml.Node) -> Located:
     obj.file = file
     obj.line = node.start_mark.line + 1
@@ -86,7 +90,7 @@ def load_file(path: Path) -> Any:
         raise YamlError(name, 1, f"the file is not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise YamlError(name, 1, f"cannot read the file ({exc.strerror})") from None
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
