@@ -76,6 +76,9 @@ class LinearModel:
                 acc[c] += w * v
         return tuple(acc), sq
 
+    def knows(self, word: str) -> bool:
+        return "w:" + word in self.idf
+
     def scores(self, words: Sequence[str]) -> list[float]:
         """Margins per class (same order as `classes`); all zero for unknown text."""
         acc = [0.0] * len(self.classes)

@@ -3,9 +3,10 @@
 Steps: normalise (bot/normalise.py and the lexicon); mend misspelt words
 with rapidfuzz against the examples' vocabulary; score every intent with
 the linear classifier (bot/classifier.py); turn margins into a 0-100
-confidence (softmax); and let an example typed again verbatim (after
-normalising) win outright. `out_of_scope` is an intent with examples of
-its own: the near misses the bot must not answer.
+confidence (softmax, times the share of words the examples know); and
+let an example typed again verbatim (after normalising) win outright.
+`out_of_scope` is an intent with examples of its own: the near misses the
+bot must not answer.
 
 Bands (thresholds in intents/matcher.yaml, chosen by `guidance-bot tune`):
 answer above `high`; answer with "Did you mean" buttons between; below
@@ -91,9 +92,10 @@ class Matcher:
             return word
         cached = self._typo_cache.get(word)
         if cached is None:
+            # Typos rarely change the first letter; requiring it stops "mount" -> "amount".
             cutoff = 80 if len(word) < 7 else 75
             hit = process.extractOne(word, self.vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
-            cached = hit[0] if hit else word
+            cached = hit[0] if hit and hit[0][0] == word[0] else word
             if len(self._typo_cache) < 50_000:
                 self._typo_cache[word] = cached
         return cached
@@ -121,7 +123,9 @@ class Matcher:
         top = max(margins)
         exps = [math.exp(scale * (m - top)) for m in margins]
         total = sum(exps)
-        out = {c: 100 * e / total for c, e in zip(self.model.classes, exps, strict=True)}
+        # Words no example uses lower confidence: off-topic questions share only a word or two.
+        known = sum(1 for t in terms if self.model.knows(t)) / len(terms)
+        out = {c: 100 * known * e / total for c, e in zip(self.model.classes, exps, strict=True)}
         label = self.verbatim.get(" ".join(words))
         if label:
             out[label] = 100.0
