@@ -127,10 +127,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from bot.graph import mermaid
+    from bot.graph import render
 
     c = _load(args.content)
-    text = mermaid(c, args.flow)
+    if args.flow and args.flow not in c.flows:
+        print(f"no flow '{args.flow}'; flows: {', '.join(c.flows)}", file=sys.stderr)
+        return 1
+    text = render(c, args.flow, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
@@ -161,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     tu = sub.add_parser("tune", help="choose matcher weights and thresholds")
     tu.add_argument("--folds", type=int, default=3)
     tu.set_defaults(func=cmd_tune)
-    gr = sub.add_parser("graph", help="flows as Mermaid diagrams")
+    gr = sub.add_parser("graph", help="flows as Mermaid (or Graphviz) diagrams")
+    gr.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
     gr.add_argument("--flow", help="one flow ID (default: all)")
     gr.add_argument("-o", "--output")
     gr.set_defaults(func=cmd_graph)
