@@ -59,6 +59,7 @@ class LinearModel:
         self.idf = idf
         self.weights = weights
         self._word = lru_cache(maxsize=20_000)(self._word_part)
+        self._max_idf = max(idf.values(), default=1.0)
 
     # ------------------------------------------------------------ scoring
 
@@ -76,8 +77,19 @@ class LinearModel:
                 acc[c] += w * v
         return tuple(acc), sq
 
-    def knows(self, word: str) -> bool:
-        return "w:" + word in self.idf
+    def known_share(self, words: Sequence[str]) -> float:
+        """How much of a message's information the examples cover (idf-weighted).
+
+        A word no example uses weighs as much as the rarest known word, so
+        "how to make a lasagne" is mostly unknown although four of its five
+        words are common.
+        """
+        total = known = 0.0
+        for w in words:
+            idf = self.idf.get("w:" + w)
+            total += idf if idf is not None else self._max_idf
+            known += idf or 0.0
+        return known / total if total else 0.0
 
     def scores(self, words: Sequence[str]) -> list[float]:
         """Margins per class (same order as `classes`); all zero for unknown text."""

@@ -124,7 +124,7 @@ class Matcher:
         exps = [math.exp(scale * (m - top)) for m in margins]
         total = sum(exps)
         # Words no example uses lower confidence: off-topic questions share only a word or two.
-        known = sum(1 for t in terms if self.model.knows(t)) / len(terms)
+        known = self.model.known_share(terms)
         out = {c: 100 * known * e / total for c, e in zip(self.model.classes, exps, strict=True)}
         label = self.verbatim.get(" ".join(words))
         if label:
