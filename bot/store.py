@@ -39,6 +39,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = data_dir / DB_NAME
+        self.path.touch(mode=0o600, exist_ok=True)  # chat ids are personal data: owner only
         self._db = sqlite3.connect(self.path, isolation_level=None)  # autocommit
         self._db.executescript(SCHEMA)
 

@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.engine import Reply
+from bot.model import Route
 from bot.render import Button
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
@@ -118,3 +119,10 @@ def keyboard(rows: tuple[tuple[Button, ...], ...] | list[tuple[Button, ...]],
         if row
     ]  # fmt: skip
     return InlineKeyboardMarkup(markup) if markup else None
+
+
+def route_html(route: Route) -> str:
+    """A quick-link card for inline mode: name, number or address, and who it is for."""
+    contact = " / ".join(x for x in (route.phone, route.email) if x)
+    lines = [Block(route.name, "b"), Block(contact), Block(f"For: {route.for_whom}")]
+    return "\n".join(b.html() for b in lines if b.text)

@@ -390,9 +390,13 @@ class BotApiEmulator:
         user_id: int | None = None,
         chat_type: str | None = None,
         first_name: str = "Tester",
+        media_group_id: str | None = None,
     ) -> int:
-        """User sends a media message of ``kind`` (one of :data:`MEDIA_KINDS`)."""
+        """User sends a media message of ``kind`` (one of :data:`MEDIA_KINDS`); messages of an
+        album share a ``media_group_id`` and arrive as separate updates, as in Telegram."""
         extra = self._media(kind)
+        if media_group_id is not None:
+            extra["media_group_id"] = media_group_id
         if caption is not None:
             if kind not in _CAPTIONABLE:
                 raise ValueError(f"{kind} messages cannot have a caption")
