@@ -144,27 +144,32 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="guidance-bot", description=__doc__)
     p.add_argument("--content", help="content folder (default: this repository)")
+    # --content is also accepted after the subcommand ("validate --content DIR").
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--content", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command")
-    sub.add_parser("validate", help="check every content file").set_defaults(func=cmd_validate)
-    sub.add_parser("chat", help="chat in the terminal").set_defaults(func=cmd_chat)
-    run = sub.add_parser("run", help="Telegram bot (terminal chat when no token is set)")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, parents=[shared])
+
+    command("validate", "check every content file").set_defaults(func=cmd_validate)
+    command("chat", "chat in the terminal").set_defaults(func=cmd_chat)
+    run = command("run", "Telegram bot (terminal chat when no token is set)")
     run.add_argument("--webhook-url", default=os.environ.get("TELEGRAM_WEBHOOK_URL"))
     run.set_defaults(func=cmd_run)
-    cl = sub.add_parser("classify", help="intent of each message, as JSON lines")
+    cl = command("classify", "intent of each message, as JSON lines")
     cl.add_argument("text", nargs="*")
     cl.set_defaults(func=cmd_classify)
-    sub.add_parser("examples", help="training examples as JSON lines").set_defaults(
-        func=cmd_examples
-    )
-    ev = sub.add_parser("eval", help="accuracy on a labelled JSON-lines file")
+    command("examples", "training examples as JSON lines").set_defaults(func=cmd_examples)
+    ev = command("eval", "accuracy on a labelled JSON-lines file")
     ev.add_argument("file")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--errors", action="store_true", help="list every wrong line")
     ev.set_defaults(func=cmd_eval)
-    tu = sub.add_parser("tune", help="choose matcher weights and thresholds")
+    tu = command("tune", "choose matcher weights and thresholds")
     tu.add_argument("--folds", type=int, default=3)
     tu.set_defaults(func=cmd_tune)
-    gr = sub.add_parser("graph", help="flows as Mermaid (or Graphviz) diagrams")
+    gr = command("graph", "flows as Mermaid (or Graphviz) diagrams")
     gr.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
     gr.add_argument("--flow", help="one flow ID (default: all)")
     gr.add_argument("-o", "--output")

@@ -87,6 +87,8 @@ class _Collector:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.problems: list[Problem] = []
+        # Where each response and flow node was written, for checks made after parsing.
+        self.where: dict[tuple[str, ...], LDict] = {}
 
     def rel(self, file: str) -> str:
         try:
@@ -325,6 +327,7 @@ def _parse_responses(
                 continue
             if rid in responses:
                 c.add(m, f"{what} is defined twice -> keep one")
+            c.where[("response", str(rid))] = m
             _keys(c, m, ("title", "text", "source", "routes", "related", "flow"), what)
             title = _str(c, m, "title", what) or str(rid)
             text = _str(c, m, "text", what) or ""
@@ -456,6 +459,10 @@ def _parse_node(c: _Collector, fid: str, nid: str, m: LDict, routes: dict[str, R
 
 def _check_flow_graph(c: _Collector, flow: Flow, where: LDict) -> None:
     nodes = flow.nodes
+
+    def at(nid: str) -> LDict:
+        return c.where.get(("node", flow.id, nid), where)
+
     if flow.start not in nodes:
         c.add(where, f"flow '{flow.id}' starts at '{flow.start}' which is not a node")
         return
@@ -463,7 +470,7 @@ def _check_flow_graph(c: _Collector, flow: Flow, where: LDict) -> None:
         for target in node.targets():
             if target not in nodes:
                 c.add(
-                    where,
+                    at(node.id),
                     f"node '{node.id}' of flow '{flow.id}' goes to '{target}' "
                     "which does not exist -> fix the name or add the node",
                 )
@@ -475,7 +482,7 @@ def _check_flow_graph(c: _Collector, flow: Flow, where: LDict) -> None:
         for flag in used:
             if flag not in set_flags:
                 c.add(
-                    where,
+                    at(node.id),
                     f"node '{node.id}' of flow '{flow.id}' tests '{flag}' which no "
                     "button or option sets -> fix the name",
                 )
@@ -487,7 +494,7 @@ def _check_flow_graph(c: _Collector, flow: Flow, where: LDict) -> None:
             return
         if state.get(nid) == 1:
             c.add(
-                where,
+                at(trail[-1] if trail else nid),
                 f"flow '{flow.id}' loops: {' -> '.join((*trail, nid))} -> "
                 "every path must end in a result",
             )
@@ -497,7 +504,7 @@ def _check_flow_graph(c: _Collector, flow: Flow, where: LDict) -> None:
         state[nid] = 1
         node = nodes[nid]
         if node.type != "result" and not node.targets():
-            c.add(where, f"node '{nid}' of flow '{flow.id}' leads nowhere -> add a goto")
+            c.add(at(nid), f"node '{nid}' of flow '{flow.id}' leads nowhere -> add a goto")
         for target in node.targets():
             visit(target, (*trail, nid))
         state[nid] = 2
@@ -506,7 +513,7 @@ def _check_flow_graph(c: _Collector, flow: Flow, where: LDict) -> None:
     for nid in nodes:
         if nid not in state:
             c.add(
-                where,
+                at(nid),
                 f"node '{nid}' of flow '{flow.id}' cannot be reached from "
                 f"'{flow.start}' -> link it or remove it",
             )
@@ -530,6 +537,7 @@ def _parse_flows(c: _Collector, docs: list[LDict], routes: dict[str, Route]) -> 
             for nid, nraw in raw_nodes.items():
                 nm = _mapping(c, nraw, raw_nodes, f"node '{nid}'")
                 if nm is not None:
+                    c.where[("node", str(fid), str(nid))] = nm
                     nodes[str(nid)] = _parse_node(c, str(fid), str(nid), nm, routes)
             flow = Flow(str(fid), title, start, nodes)
             _check_flow_graph(c, flow, m)
@@ -577,7 +585,7 @@ def _parse_matcher(c: _Collector, docs: list[LDict]) -> MatcherSettings:
 
 
 def _parse_crisis(c: _Collector, docs: list[LDict]) -> CrisisRules:
-    lists: dict[str, list[str]] = {"danger": [], "urgent": [], "general": []}
+    lists: dict[str, list[str]] = {"danger": [], "topic": [], "general": [], "urgent": []}
     for doc in docs:
         _keys(c, doc, tuple(lists), "the crisis rules")
         for key, out in lists.items():
@@ -598,7 +606,7 @@ def _parse_crisis(c: _Collector, docs: list[LDict]) -> CrisisRules:
             "no crisis 'danger' patterns -> the crisis detector needs them",
             1,
         )
-    return CrisisRules(tuple(lists["danger"]), tuple(lists["general"]), tuple(lists["urgent"]))
+    return CrisisRules(*(tuple(lists[k]) for k in ("danger", "topic", "general", "urgent")))
 
 
 def _parse_menu(
@@ -733,18 +741,16 @@ def _check_lengths(c: _Collector, content: Content) -> None:
         size = len(render_response(content, resp))
         if size > MAX_MESSAGE:
             c.add(
-                "responses",
+                c.where.get(("response", resp.id), "responses"),
                 f"response '{resp.id}' renders to {size} characters -> "
                 f"shorten it below {MAX_MESSAGE}",
-                1,
             )
     for flow in content.flows.values():
         for node in flow.nodes.values():
             size = len(render_node_text(content, node, None))
             if size > MAX_MESSAGE:
                 c.add(
-                    "flows",
+                    c.where.get(("node", flow.id, node.id), "flows"),
                     f"node '{node.id}' of flow '{flow.id}' renders to {size} "
                     f"characters -> shorten it below {MAX_MESSAGE}",
-                    1,
                 )

@@ -103,7 +103,9 @@ class State:
     def from_dict(cls, data: dict | None) -> State:
         """Rebuild a stored state; anything malformed becomes a fresh state."""
         try:
-            if not data:
+            if not data or not isinstance(data, dict):
+                return cls()
+            if not all(isinstance(data.get(k, []), list) for k in ("flags", "history")):
                 return cls()
             hist = tuple((str(n), frozenset(map(str, fl))) for n, fl in data.get("history", []))
             pos = FlowPos(
@@ -148,9 +150,10 @@ class Engine:
     def _valid(self, state: State) -> State:
         """Drop a stored position that today's content no longer has."""
         pos = state.flow
-        if pos and (
-            pos.flow not in self.content.flows or pos.node not in self.content.flows[pos.flow].nodes
-        ):
+        if not pos:
+            return state
+        nodes = self.content.flows[pos.flow].nodes if pos.flow in self.content.flows else {}
+        if pos.node not in nodes or any(node not in nodes for node, _ in pos.history):
             return State()
         return state
 
@@ -159,10 +162,14 @@ class Engine:
     def _text(self, state: State, text: str) -> Outcome:
         if not text.strip():
             return Outcome([self._menu_reply("Type a question, or choose a topic:")], state)
-        if self.crisis.is_crisis(text):
-            return Outcome([self._answer("crisis", state, kind="crisis")], state)
         match = self.matcher.match(text)
-        return Outcome([self.answer_match(match, state)], state)
+        if not self.crisis.is_crisis(text):
+            return Outcome([self.answer_match(match, state)], state)
+        # Crisis routes first, then whatever else the message asked.
+        replies = [self._answer("crisis", state, kind="crisis")]
+        if match.band != "reject" and match.intent not in ("crisis", *MENU_INTENTS):
+            replies.append(self.answer_match(match, state))
+        return Outcome(replies, state)
 
     def classify(self, text: str) -> Match:
         """Crisis first, then the matcher: what `classify` and `eval` report."""

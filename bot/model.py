@@ -170,6 +170,7 @@ class CrisisRules:
     """Regular expressions for the crisis detector (see bot/crisis.py)."""
 
     danger: tuple[str, ...]
+    topic: tuple[str, ...]
     general: tuple[str, ...]
     urgent: tuple[str, ...]
 

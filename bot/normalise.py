@@ -18,9 +18,13 @@ _NON_WORD = re.compile(r"[^a-z0-9£]+")
 _SUFFIXES = ("ingly", "edly", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "ly", "s")
 
 
-def fold(text: str) -> str:
-    """Unicode-fold and lower-case; strip accents, control characters and emoji."""
-    text = text[:MAX_CHARS]
+def fold(text: str, limit: int | None = MAX_CHARS) -> str:
+    """Unicode-fold and lower-case; strip accents, control characters and emoji.
+
+    `limit` bounds the matcher's work; the crisis detector passes None so a
+    red flag at the end of a long message is never cut off.
+    """
+    text = text[:limit] if limit else text
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))

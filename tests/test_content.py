@@ -527,7 +527,7 @@ CASES = [
         "responses",
         _replace(RESPONSES, "Glad to help.", LONG_TEXT),
         ("thanks", "4096"),
-        lambda root: range(1, 10**6),  # the exact place is checked by an xfail test below
+        lambda root: range(1, 10**6),  # the exact place is checked by a test below
     ),
     # --- cross-file: something missing altogether
     Case(
@@ -588,11 +588,6 @@ def test_syntax_error_does_not_hide_other_files(tmp_path: Path) -> None:
 # Known imprecisions: the message is right but the line is not where the problem is.
 
 
-@pytest.mark.xfail(
-    reason="bot/content.py reports graph problems (bad goto, loop, unreachable node, "
-    "untested flag) at the flow's first line, not at the node or button concerned",
-    strict=True,
-)
 def test_bad_goto_points_at_its_node(tmp_path: Path) -> None:
     root = build_tree(tmp_path)
     edit(root, FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}')
@@ -601,11 +596,6 @@ def test_bad_goto_points_at_its_node(tmp_path: Path) -> None:
     assert any(p.line in block_lines(root, FLOWS, "ask:") for p in hits), _show(hits)
 
 
-@pytest.mark.xfail(
-    reason="bot/content.py reports an over-long response as 'responses:1' instead of "
-    "the file and line of the response",
-    strict=True,
-)
 def test_message_too_long_points_at_its_file(tmp_path: Path) -> None:
     root = build_tree(tmp_path)
     edit(root, RESPONSES, "Glad to help.", LONG_TEXT)
@@ -642,11 +632,6 @@ def test_validate_cli_lists_problems_and_exits_1(tmp_path: Path, run_cli) -> Non
     assert "content OK" not in out
 
 
-@pytest.mark.xfail(
-    reason="bot/cli.py: --content is only accepted before the subcommand; "
-    "`guidance-bot validate --content DIR` is an argparse usage error (exit 2)",
-    strict=True,
-)
 def test_validate_cli_accepts_content_after_subcommand(tmp_path: Path, run_cli) -> None:
     root = build_tree(tmp_path)
     edit(root, RESPONSES, "    text: |", "    txet: |")

@@ -93,24 +93,12 @@ def test_crisis_cases_inside_a_long_question(engine, i: int) -> None:
     _assert_crisis_reply(engine.handle(State(), Text(text)))
 
 
-@pytest.mark.xfail(
-    reason="bot/normalise.py fold() cuts messages to MAX_CHARS=2000 before the crisis "
-    "detector runs, so a crisis sentence after character 2000 of a message Telegram "
-    "accepts (up to 4096) is missed",
-    strict=True,
-)
 def test_crisis_at_the_end_of_a_telegram_sized_message(engine) -> None:
     text = _long_message(CRISIS_SENTENCE, 4000, 1.0)
     assert len(text) <= 4096
     _assert_crisis_reply(engine.handle(State(), Text(text)))
 
 
-@pytest.mark.xfail(
-    reason="crisis rules: a 'general' cue anywhere in a message (e.g. 'signs', "
-    "'training') cancels a danger pattern about a specific child elsewhere in it "
-    "(bot/crisis.py checks the cues message-wide; intents/crisis.yaml patterns)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text",
     [

@@ -370,11 +370,6 @@ def test_garbage_dict_state_is_fresh(data) -> None:
     assert State.from_dict(data) == State()
 
 
-@pytest.mark.xfail(
-    reason="bot/engine.py State.from_dict catches KeyError/TypeError/ValueError only: "
-    "a stored value that is not a dict raises AttributeError instead of giving a fresh State",
-    strict=True,
-)
 @pytest.mark.parametrize("data", ["garbage", [1, 2], 42])
 def test_garbage_non_dict_state_is_fresh(data) -> None:
     assert State.from_dict(data) == State()
@@ -399,11 +394,6 @@ def test_state_pointing_nowhere_is_fresh(engine, content, pos: FlowPos) -> None:
     assert not any(b.label.startswith("↩") for b in buttons(reply))
 
 
-@pytest.mark.xfail(
-    reason="bot/engine.py _valid checks only the current node: a stored history entry "
-    "naming a node that no longer exists makes Back raise KeyError",
-    strict=True,
-)
 def test_state_with_vanished_history_node_survives_back(engine, content) -> None:
     fid, flow = next(iter(content.flows.items()))
     state = State(FlowPos(fid, flow.start, frozenset(), (("no_such_node", frozenset()),)))
