@@ -166,7 +166,7 @@ class Engine:
         if not self.crisis.is_crisis(text):
             return Outcome([self.answer_match(match, state)], state)
         # Crisis routes first, then whatever else the message asked.
-        replies = [self._answer("crisis", state, kind="crisis")]
+        replies = [self.answer("crisis", state, kind="crisis")]
         if match.band != "reject" and match.intent not in ("crisis", *MENU_INTENTS):
             replies.append(self.answer_match(match, state))
         return Outcome(replies, state)
@@ -180,13 +180,14 @@ class Engine:
     def answer_match(self, match: Match, state: State) -> Reply:
         alts = [a for a, _ in match.alternatives]
         if match.band == "reject":
-            return self._answer("out_of_scope", state, suggestions=alts, kind="fallback")
+            return self.answer("out_of_scope", state, suggestions=alts, kind="fallback")
         kind = "suggest" if match.band == "suggest" else "answer"
-        return self._answer(match.intent, state, suggestions=alts if alts else [], kind=kind)
+        return self.answer(match.intent, state, suggestions=alts if alts else [], kind=kind)
 
-    def _answer(
+    def answer(
         self, intent: str, state: State, suggestions: list[str] | None = None, kind: str = "answer"
     ) -> Reply:
+        """An intent's curated answer with its flow, route, follow-up and menu buttons."""
         c = self.content
         resp = c.responses[intent]
         rows: list[tuple[Button, ...]] = []
@@ -227,7 +228,7 @@ class Engine:
         if name in FLOW_COMMANDS:
             return self._start_flow(state, FLOW_COMMANDS[name])
         if name in INTENT_COMMANDS:
-            return Outcome([self._answer(INTENT_COMMANDS[name], state)], state)
+            return Outcome([self.answer(INTENT_COMMANDS[name], state)], state)
         if name == "links":
             return Outcome([self.links_reply()], state)
         if name == "forget":
@@ -296,7 +297,7 @@ class Engine:
         if data == MENU:
             return Outcome([self._menu_reply()], state)
         if kind == "i" and rest in c.responses:
-            return Outcome([self._answer(rest, state)], state)
+            return Outcome([self.answer(rest, state)], state)
         if kind == "f" and rest in c.flows:
             return self._start_flow(state, rest)
         if kind == "x" and rest in COMMANDS:

@@ -181,7 +181,7 @@ class Adapter:
         if album:
             self._explained_albums.append(album)
         state = State.from_dict(self.store.state(message.chat_id))
-        reply = self._answer("handling_images", state)
+        reply = self.engine.answer("handling_images", state)
         await self._send(context.bot, message.chat, reply, record=True,
                          lead=MEDIA_DELETED if deleted else MEDIA_NOT_DELETED)
 
@@ -240,10 +240,6 @@ class Adapter:
             await self._send(bot, chat, reply, source=source, edit=edit,
                              record=private and not forget)
 
-    def _answer(self, intent: str, state: State) -> Reply:
-        """A topic's answer, exactly as if its topic button had been pressed."""
-        return self.engine.handle(state, Press(f"i:{intent}")).replies[0]
-
     async def _send(self, bot: Bot, chat: Chat, reply: Reply, *, record: bool,
                     source: Message | None = None, edit: Message | None = None,
                     lead: str | None = None) -> None:
@@ -281,7 +277,7 @@ class Adapter:
         intents += [i for i, _ in match.alternatives if i not in intents]
         articles = []
         for intent in intents:
-            reply = self._answer(intent, State())
+            reply = self.engine.answer(intent, State())
             links = [row for row in (tuple(b for b in r if b.url) for r in reply.buttons) if row]
             articles.append(InlineQueryResultArticle(
                 id=f"a-{intent}", title=reply.title or intent,
