@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -204,3 +205,15 @@ def test_run_without_token_falls_back_to_chat(run_cli) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "TELEGRAM_BOT_TOKEN" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_tune_prints_thresholds_from_held_out_examples(run_cli) -> None:
+    proc = run_cli("tune", "--folds", "1")
+    assert proc.returncode == 0, proc.stderr
+    values = dict(re.findall(r"^\s+(high|low|scale): ([\d.]+)$", proc.stdout, re.MULTILINE))
+    assert set(values) == {"high", "low", "scale"}, proc.stdout
+    assert 0 <= float(values["low"]) <= float(values["high"]) <= 100
+    accuracy = re.search(
+        r"in-scope accuracy ([\d.]+), out-of-scope rejection ([\d.]+)", proc.stdout
+    )
+    assert accuracy and 0.5 < float(accuracy[1]) <= 1 and 0.5 < float(accuracy[2]) <= 1
