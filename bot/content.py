@@ -31,6 +31,7 @@ from bot.model import (
     Rule,
     Section,
 )
+from bot.render import PLACEHOLDER, render_node_text, render_response
 from bot.yamlsrc import LDict, YamlError, line_of, load_file
 
 CONTENT_DIRS = ("intents", "responses", "flows")
@@ -48,7 +49,6 @@ TOP_KEYS = (
 MAX_MESSAGE = 4096
 MAX_TITLE = 40
 MAX_LABEL = 40
-PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
 URL_IN_TEXT = re.compile(r"https?://|www\.|\b[\w.+-]+@[\w-]+\.[\w.]+")
 PHONE_IN_TEXT = re.compile(
     r"(?<![\d£,.])(?:0\d{2,4}[ -]?\d{3}[ -]?\d{3,4}|999|101|111|116 ?123)(?![\d,])"
@@ -735,8 +735,6 @@ def load(root: Path | None = None) -> Content:
 
 def _check_lengths(c: _Collector, content: Content) -> None:
     """Render every answer and flow step once; none may exceed Telegram's limit."""
-    from bot.render import render_node_text, render_response  # avoid an import cycle
-
     for resp in content.responses.values():
         size = len(render_response(content, resp))
         if size > MAX_MESSAGE:

@@ -406,7 +406,7 @@ class Engine:
         text, routes = node_parts(c, node, pos.flags)
         rows += [(b,) for b in route_buttons(c, routes)]
         return Reply(
-            join(text, route_block(c, routes)),
+            text,
             flow.title,
             source_line(node.source),
             (*rows, tuple(nav)),

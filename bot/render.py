@@ -6,9 +6,12 @@ what is validated is exactly what is sent.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.model import Content, Node, Response, Route
+
+PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
 
 SOURCE_PREFIX = "Source: The Children's Society guidance"
 
@@ -40,8 +43,12 @@ def route_line(route: Route) -> str | None:
     return f"• {route.name}: {contact}"
 
 
-def route_block(content: Content, ids: tuple[str, ...]) -> str:
-    lines = [line for rid in ids if (line := route_line(content.routes[rid]))]
+def route_block(content: Content, ids: tuple[str, ...], text: str = "") -> str:
+    """Contact lines for the routes, skipping any whose number the text already gives."""
+    named = set(PLACEHOLDER.findall(text))
+    lines = [
+        line for rid in ids if rid not in named and (line := route_line(content.routes[rid]))
+    ]
     return "\n".join(lines)
 
 
@@ -66,7 +73,7 @@ def join(*parts: str | None) -> str:
 
 
 def response_body(content: Content, resp: Response) -> str:
-    return join(fill(content, resp.text), route_block(content, resp.routes))
+    return join(fill(content, resp.text), route_block(content, resp.routes, resp.text))
 
 
 def render_response(content: Content, resp: Response) -> str:
@@ -77,19 +84,20 @@ def render_response(content: Content, resp: Response) -> str:
 def node_parts(
     content: Content, node: Node, flags: frozenset[str] | None
 ) -> tuple[str, tuple[str, ...]]:
-    """A flow node's text and routes, with result sections chosen by the flags.
+    """A flow node's text (with its contact lines) and routes, sections chosen by the flags.
 
     `flags=None` includes every section (the worst case, for length checks).
     """
-    texts = [fill(content, node.text)] if node.text else []
+    texts = [node.text] if node.text else []
     routes = list(node.routes)
     for section in node.sections:
         if flags is None or section.applies(flags):
-            texts.append(fill(content, section.text))
+            texts.append(section.text)
             routes += [r for r in section.routes if r not in routes]
-    return join(*texts), tuple(routes)
+    raw = join(*texts)
+    return join(fill(content, raw), route_block(content, tuple(routes), raw)), tuple(routes)
 
 
 def render_node_text(content: Content, node: Node, flags: frozenset[str] | None) -> str:
-    text, routes = node_parts(content, node, flags)
-    return join(text, route_block(content, routes), source_line(node.source))
+    text, _ = node_parts(content, node, flags)
+    return join(text, source_line(node.source))
