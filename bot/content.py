@@ -11,7 +11,7 @@ import datetime
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,6 +196,30 @@ def _check_route_refs(
             )
 
 
+def _entries(
+    c: _Collector, docs: list[LDict], kind: str, known: Iterable[str] | None = None
+) -> Iterator[tuple[str, LDict, str]]:
+    """Each `id: {...}` entry of the documents as (id, mapping, description).
+
+    Entries with an ID outside `known`, or that are not mappings, are
+    reported and skipped.
+    """
+    allowed = set(known) if known is not None else None
+    for doc in docs:
+        for key, raw in doc.items():
+            what = f"{kind} '{key}'"
+            if allowed is not None and key not in allowed:
+                c.add(
+                    doc,
+                    f"unknown intent '{key}' in {kind}s -> use an ID from the intent catalogue",
+                    doc.line_of(key),
+                )
+                continue
+            m = _mapping(c, raw, doc, what)
+            if m is not None:
+                yield str(key), m, what
+
+
 # ---------------------------------------------------------------- sections
 
 
@@ -214,94 +238,77 @@ def _parse_routes(c: _Collector, docs: list[LDict]) -> dict[str, Route]:
         "confidence",
         "checked",
     )
-    for doc in docs:
-        for rid, raw in doc.items():
-            what = f"route '{rid}'"
-            m = _mapping(c, raw, doc, what)
-            if m is None:
-                continue
-            if not ROUTE_ID.match(str(rid)):
-                c.add(m, f"route id '{rid}' must be lower-case letters, digits and _")
-            if rid in routes:
-                c.add(m, f"route '{rid}' is defined twice -> keep one")
-            _keys(c, m, fields, what)
-            vals = {
-                k: _str(c, m, k, what, required=k in ("name", "for", "source", "checked"))
-                for k in fields
-            }
-            url = vals["url"]
-            if url and not VALID_URL.match(url):
-                c.add(m, f"{what} has url '{url}' -> use a full https:// address", m.line_of("url"))
-            if not (vals["phone"] or url or vals["email"]):
-                c.add(m, f"{what} has no phone, url or email -> add at least one")
-            if vals["phone"] and not re.fullmatch(r"[0-9 +()-]{3,20}", vals["phone"]):
-                c.add(
-                    m,
-                    f"{what} phone '{vals['phone']}' -> digits and spaces only",
-                    m.line_of("phone"),
-                )
-            if vals["checked"] and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", vals["checked"]):
-                c.add(m, f"{what} checked date -> write it as YYYY-MM-DD", m.line_of("checked"))
-            routes[str(rid)] = Route(
-                id=str(rid),
-                name=vals["name"] or str(rid),
-                for_whom=vals["for"] or "",
-                source=vals["source"] or "",
-                checked=vals["checked"] or "",
-                phone=vals["phone"],
-                url=url,
-                email=vals["email"],
-                label=vals["label"],
-                notes=vals["notes"],
-                nations=vals["nations"],
-                confidence=vals["confidence"],
+    for rid, m, what in _entries(c, docs, "route"):
+        if not ROUTE_ID.match(str(rid)):
+            c.add(m, f"route id '{rid}' must be lower-case letters, digits and _")
+        if rid in routes:
+            c.add(m, f"route '{rid}' is defined twice -> keep one")
+        _keys(c, m, fields, what)
+        vals = {
+            k: _str(c, m, k, what, required=k in ("name", "for", "source", "checked"))
+            for k in fields
+        }
+        url = vals["url"]
+        if url and not VALID_URL.match(url):
+            c.add(m, f"{what} has url '{url}' -> use a full https:// address", m.line_of("url"))
+        if not (vals["phone"] or url or vals["email"]):
+            c.add(m, f"{what} has no phone, url or email -> add at least one")
+        if vals["phone"] and not re.fullmatch(r"[0-9 +()-]{3,20}", vals["phone"]):
+            c.add(
+                m,
+                f"{what} phone '{vals['phone']}' -> digits and spaces only",
+                m.line_of("phone"),
             )
+        if vals["checked"] and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", vals["checked"]):
+            c.add(m, f"{what} checked date -> write it as YYYY-MM-DD", m.line_of("checked"))
+        routes[str(rid)] = Route(
+            id=str(rid),
+            name=vals["name"] or str(rid),
+            for_whom=vals["for"] or "",
+            source=vals["source"] or "",
+            checked=vals["checked"] or "",
+            phone=vals["phone"],
+            url=url,
+            email=vals["email"],
+            label=vals["label"],
+            notes=vals["notes"],
+            nations=vals["nations"],
+            confidence=vals["confidence"],
+        )
     return routes
 
 
 def _parse_intents(c: _Collector, docs: list[LDict]) -> dict[str, tuple[str, ...]]:
     intents: dict[str, tuple[str, ...]] = {}
     seen: dict[str, str] = {}
-    for doc in docs:
-        for iid, raw in doc.items():
-            what = f"intent '{iid}'"
-            if iid not in CATALOGUE:
+    for iid, m, what in _entries(c, docs, "intent", CATALOGUE):
+        _keys(c, m, ("examples", "description"), what)
+        examples = m.get("examples")
+        if not isinstance(examples, list) or not examples:
+            c.add(m, f"{what} has no examples -> add 'examples:' with one question a line")
+            continue
+        kept = list(intents.get(str(iid), ()))
+        for ex in examples:
+            if not isinstance(ex, str) or not ex.strip():
                 c.add(
-                    doc,
-                    f"unknown intent '{iid}' -> use an ID from the intent catalogue",
-                    doc.line_of(iid),
+                    m,
+                    f"{what} has an empty or non-text example -> remove it",
+                    line_of(ex, m.line_of("examples")),
                 )
                 continue
-            m = _mapping(c, raw, doc, what)
-            if m is None:
+            key = " ".join(ex.lower().split())
+            if key in seen:
+                other = seen[key]
+                msg = (
+                    f"example '{ex}' appears twice in {what} -> remove one"
+                    if other == iid
+                    else f"example '{ex}' is also under intent '{other}' -> keep it in one"
+                )
+                c.add(ex, msg)
                 continue
-            _keys(c, m, ("examples", "description"), what)
-            examples = m.get("examples")
-            if not isinstance(examples, list) or not examples:
-                c.add(m, f"{what} has no examples -> add 'examples:' with one question a line")
-                continue
-            kept = list(intents.get(str(iid), ()))
-            for ex in examples:
-                if not isinstance(ex, str) or not ex.strip():
-                    c.add(
-                        m,
-                        f"{what} has an empty or non-text example -> remove it",
-                        line_of(ex, m.line_of("examples")),
-                    )
-                    continue
-                key = " ".join(ex.lower().split())
-                if key in seen:
-                    other = seen[key]
-                    msg = (
-                        f"example '{ex}' appears twice in {what} -> remove one"
-                        if other == iid
-                        else f"example '{ex}' is also under intent '{other}' -> keep it in one"
-                    )
-                    c.add(ex, msg)
-                    continue
-                seen[key] = str(iid)
-                kept.append(str(ex).strip())
-            intents[str(iid)] = tuple(kept)
+            seen[key] = str(iid)
+            kept.append(str(ex).strip())
+        intents[str(iid)] = tuple(kept)
     for iid in IN_SCOPE:
         if iid not in intents:
             c.add("intents", f"intent '{iid}' has no examples -> add it to a file in intents/", 1)
@@ -312,47 +319,35 @@ def _parse_responses(
     c: _Collector, docs: list[LDict], routes: dict[str, Route]
 ) -> dict[str, Response]:
     responses: dict[str, Response] = {}
-    for doc in docs:
-        for rid, raw in doc.items():
-            what = f"response '{rid}'"
-            if rid not in CATALOGUE:
-                c.add(
-                    doc,
-                    f"response for unknown intent '{rid}' -> use a catalogue ID",
-                    doc.line_of(rid),
-                )
-                continue
-            m = _mapping(c, raw, doc, what)
-            if m is None:
-                continue
-            if rid in responses:
-                c.add(m, f"{what} is defined twice -> keep one")
-            c.where[("response", str(rid))] = m
-            _keys(c, m, ("title", "text", "source", "routes", "related", "flow"), what)
-            title = _str(c, m, "title", what) or str(rid)
-            text = _str(c, m, "text", what) or ""
-            source = _str(c, m, "source", what) or ""
-            if len(title) > MAX_TITLE:
-                c.add(
-                    m,
-                    f"{what} title is {len(title)} characters -> at most {MAX_TITLE}",
-                    m.line_of("title"),
-                )
-            _check_text(c, m.get("text", m), text, what, routes)
-            rlist = _list(c, m, "routes", what)
-            _check_route_refs(c, m.get("routes", m), rlist, what, routes)
-            related = _list(c, m, "related", what)
-            for other in related:
-                if other not in IN_SCOPE:
-                    c.add(m, f"{what} relates to unknown intent '{other}'", m.line_of("related"))
-            if len(related) > 3:
-                c.add(
-                    m,
-                    f"{what} has {len(related)} related topics -> at most 3",
-                    m.line_of("related"),
-                )
-            flow = _str(c, m, "flow", what, required=False)
-            responses[str(rid)] = Response(str(rid), title, text, source, rlist, related, flow)
+    for rid, m, what in _entries(c, docs, "response", CATALOGUE):
+        if rid in responses:
+            c.add(m, f"{what} is defined twice -> keep one")
+        c.where[("response", str(rid))] = m
+        _keys(c, m, ("title", "text", "source", "routes", "related", "flow"), what)
+        title = _str(c, m, "title", what) or str(rid)
+        text = _str(c, m, "text", what) or ""
+        source = _str(c, m, "source", what) or ""
+        if len(title) > MAX_TITLE:
+            c.add(
+                m,
+                f"{what} title is {len(title)} characters -> at most {MAX_TITLE}",
+                m.line_of("title"),
+            )
+        _check_text(c, m.get("text", m), text, what, routes)
+        rlist = _list(c, m, "routes", what)
+        _check_route_refs(c, m.get("routes", m), rlist, what, routes)
+        related = _list(c, m, "related", what)
+        for other in related:
+            if other not in IN_SCOPE:
+                c.add(m, f"{what} relates to unknown intent '{other}'", m.line_of("related"))
+        if len(related) > 3:
+            c.add(
+                m,
+                f"{what} has {len(related)} related topics -> at most 3",
+                m.line_of("related"),
+            )
+        flow = _str(c, m, "flow", what, required=False)
+        responses[str(rid)] = Response(str(rid), title, text, source, rlist, related, flow)
     for iid in CATALOGUE:
         if iid not in responses:
             c.add("responses", f"intent '{iid}' has no response -> add one in responses/", 1)
@@ -521,27 +516,22 @@ def _check_flow_graph(c: _Collector, flow: Flow, where: LDict) -> None:
 
 def _parse_flows(c: _Collector, docs: list[LDict], routes: dict[str, Route]) -> dict[str, Flow]:
     flows: dict[str, Flow] = {}
-    for doc in docs:
-        for fid, raw in doc.items():
-            what = f"flow '{fid}'"
-            m = _mapping(c, raw, doc, what)
-            if m is None:
-                continue
-            if fid in flows:
-                c.add(m, f"{what} is defined twice -> keep one")
-            _keys(c, m, ("title", "start", "nodes"), what)
-            title = _str(c, m, "title", what) or str(fid)
-            start = _str(c, m, "start", what) or ""
-            raw_nodes = _mapping(c, m.get("nodes"), m, f"'nodes' of {what}") or LDict()
-            nodes = {}
-            for nid, nraw in raw_nodes.items():
-                nm = _mapping(c, nraw, raw_nodes, f"node '{nid}'")
-                if nm is not None:
-                    c.where[("node", str(fid), str(nid))] = nm
-                    nodes[str(nid)] = _parse_node(c, str(fid), str(nid), nm, routes)
-            flow = Flow(str(fid), title, start, nodes)
-            _check_flow_graph(c, flow, m)
-            flows[str(fid)] = flow
+    for fid, m, what in _entries(c, docs, "flow"):
+        if fid in flows:
+            c.add(m, f"{what} is defined twice -> keep one")
+        _keys(c, m, ("title", "start", "nodes"), what)
+        title = _str(c, m, "title", what) or str(fid)
+        start = _str(c, m, "start", what) or ""
+        raw_nodes = _mapping(c, m.get("nodes"), m, f"'nodes' of {what}") or LDict()
+        nodes = {}
+        for nid, nraw in raw_nodes.items():
+            nm = _mapping(c, nraw, raw_nodes, f"node '{nid}'")
+            if nm is not None:
+                c.where[("node", str(fid), str(nid))] = nm
+                nodes[str(nid)] = _parse_node(c, str(fid), str(nid), nm, routes)
+        flow = Flow(str(fid), title, start, nodes)
+        _check_flow_graph(c, flow, m)
+        flows[str(fid)] = flow
     return flows
 
 
