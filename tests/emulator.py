@@ -34,7 +34,7 @@ import re
 import secrets
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -955,3 +955,16 @@ def _chat_id(value: Any) -> int | None:
 def _update_key(update: JSON) -> int:
     uid = update.get("update_id")
     return uid if isinstance(uid, int) else 0
+
+
+@contextlib.asynccontextmanager
+async def polling(app: Any, **kwargs: Any) -> AsyncIterator[Any]:
+    """Run a PTB Application, long-polling this emulator, for the length of the block."""
+    async with app:
+        await app.updater.start_polling(poll_interval=0, timeout=1, **kwargs)
+        await app.start()
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()

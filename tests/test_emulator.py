@@ -39,7 +39,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.emulator import MEDIA_KINDS, BotApiEmulator
+from tests.emulator import MEDIA_KINDS, BotApiEmulator, polling
 
 TOKEN = "123:ABC"
 CHAT = 4242
@@ -69,14 +69,8 @@ async def running_app(emu: BotApiEmulator, *handlers: object) -> AsyncIterator[A
     )
     for handler in handlers:
         app.add_handler(handler)  # type: ignore[arg-type]
-    async with app:
-        await app.updater.start_polling(poll_interval=0, timeout=1)  # type: ignore[union-attr]
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.updater.stop()  # type: ignore[union-attr]
-            await app.stop()
+    async with polling(app):
+        yield app
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:

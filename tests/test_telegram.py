@@ -35,7 +35,7 @@ from bot.telegram import (
     UPDATES,
     build_application,
 )
-from tests.emulator import MEDIA_KINDS, NOT_MODIFIED, BotApiEmulator
+from tests.emulator import MEDIA_KINDS, NOT_MODIFIED, BotApiEmulator, polling
 
 TOKEN = "123:TESTtoken_d41d8cd98f"  # distinctive, so a leak into logs or stderr is visible
 CHAT, GROUP, USER = 5001, -100_700, 9001
@@ -64,16 +64,10 @@ async def running(emu: BotApiEmulator, content: Content, data_dir: Path,
     """The Application run_bot builds, started the way run_polling starts it."""
     app = build_application(content, TOKEN, base_url=emu.base_url,
                             base_file_url=emu.base_file_url, data_dir=data_dir)
-    async with app:
-        await app.post_init(app)  # type: ignore[misc]
-        await app.updater.start_polling(poll_interval=0, timeout=1,  # type: ignore[union-attr]
-                                        allowed_updates=UPDATES)
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.updater.stop()  # type: ignore[union-attr]
-            await app.stop()
+    await app.initialize()
+    await app.post_init(app)  # type: ignore[misc]
+    async with polling(app, allowed_updates=UPDATES):
+        yield app
     await app.post_shutdown(app)  # type: ignore[misc]
 
 
