@@ -101,6 +101,9 @@ GROUP_FOOTER = ("For anything about a specific child, please continue in a priva
 GROUP_CLEAR = Reply("In a group I never delete anyone's messages, so /clear works only in a "
                     "private chat with me. I have erased this group's place in any guide.",
                     "Quick exit", kind="clear")
+TELEGRAM_MAX_RATE = 30.0  # messages per second across all chats
+CONCURRENT_UPDATES = 32  # chats served at once; each chat's own updates stay in order
+MAX_LOCKS = 10_000
 SORRY = "Sorry, something went wrong — please try again; if a child is in danger call {emergency}."
 
 
@@ -113,6 +116,7 @@ class Adapter:
         self.store = store
         self.sorry = fill(content, SORRY)
         self._explained_albums: deque[str] = deque(maxlen=50)
+        self._locks: dict[int, asyncio.Lock] = {}
 
     def register(self, app: Application) -> None:
         new, private = filters.UpdateType.MESSAGE, filters.ChatType.PRIVATE
@@ -220,8 +224,19 @@ class Adapter:
 
     # ------------------------------------------------------------ dialogue
 
+    def _lock(self, chat_id: int) -> asyncio.Lock:
+        """Updates run concurrently across chats but one at a time, in order, within a chat."""
+        if len(self._locks) > MAX_LOCKS:  # forget idle chats' locks
+            self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+        return self._locks.setdefault(chat_id, asyncio.Lock())
+
     async def _run(self, bot: Bot, chat: Chat, event: Event, *, source: Message | None = None,
                    edit: Message | None = None) -> None:
+        async with self._lock(chat.id):
+            await self._turn(bot, chat, event, source=source, edit=edit)
+
+    async def _turn(self, bot: Bot, chat: Chat, event: Event, *, source: Message | None,
+                    edit: Message | None) -> None:
         """One engine turn for a chat: load state, handle, persist, act, reply."""
         private = chat.type == ChatType.PRIVATE
         before = self.store.state(chat.id)
@@ -415,8 +430,12 @@ def quiet_library_logs() -> None:
 
 def build_application(content: Content, token: str, *, data_dir: Path,
                       base_url: str | None = None, base_file_url: str | None = None,
-                      ) -> Application:
-    """The Application run_bot runs (tests start the very same one against an emulator)."""
+                      max_rate: float = TELEGRAM_MAX_RATE) -> Application:
+    """The Application run_bot runs (tests start the very same one against an emulator).
+
+    `max_rate` caps messages per second across all chats (Telegram's limit is about 30);
+    0 lifts the cap, for a local Bot API server or an emulator. 429s are retried either way.
+    """
     quiet_library_logs()
     adapter = Adapter(content, Store(data_dir))
     timeouts = {"connect_timeout": 10.0, "read_timeout": 15.0, "write_timeout": 15.0,
@@ -426,7 +445,8 @@ def build_application(content: Content, token: str, *, data_dir: Path,
         .token(token)
         .request(HTTPXRequest(connection_pool_size=8, **timeouts))
         .get_updates_request(_UpdatesRequest(connection_pool_size=1, **timeouts))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=max_rate, max_retries=3))
+        .concurrent_updates(CONCURRENT_UPDATES)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW))
         .post_init(adapter.post_init)
         .post_shutdown(adapter.post_shutdown)
@@ -435,8 +455,8 @@ def build_application(content: Content, token: str, *, data_dir: Path,
         builder = builder.base_url(base_url)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
-    app = builder.build()  # updates are handled one at a time (PTB's default), so one
-    adapter.register(app)  # chat's load-handle-save of its state can never interleave
+    app = builder.build()
+    adapter.register(app)
     return app
 
 
@@ -488,9 +508,13 @@ def run_bot(content: Content, token: str, webhook_url: str | None = None) -> int
         return _fail(problem)
     data_dir = Path(env.get("GUIDANCE_DATA_DIR") or "data")
     try:
+        max_rate = float(env.get("TELEGRAM_MAX_RATE") or TELEGRAM_MAX_RATE)
+    except ValueError:
+        return _fail("TELEGRAM_MAX_RATE must be a number of messages per second (0 = no cap).")
+    try:
         app = build_application(content, token, base_url=base_url,
                                 base_file_url=env.get("TELEGRAM_API_BASE_FILE_URL") or None,
-                                data_dir=data_dir)
+                                data_dir=data_dir, max_rate=max_rate)
     except (OSError, sqlite3.Error) as exc:
         return _fail(f"cannot use the data directory {data_dir} (GUIDANCE_DATA_DIR): {exc}")
     try:

@@ -398,6 +398,29 @@ async def test_groups_answer_only_when_addressed(emu: BotApiEmulator, app: Appli
 # ---------------------------------------------------------------- faults
 
 
+async def test_chats_run_concurrently_but_each_in_order(emu: BotApiEmulator, app: Application,
+                                                        engine: Engine) -> None:
+    """A slow reply in one chat does not hold up another; within a chat, order is kept."""
+    questions = ["what is sextortion", "should i look at the pics", "what are the signs",
+                 "thanks"]
+    other = CHAT + 1
+
+    def sends_to(chat: int) -> int:
+        return sum(1 for m, p in emu.calls
+                   if m == "sendMessage" and str(p.get("chat_id")) == str(chat))
+
+    emu.delay_next("sendMessage", 2.0)  # the first reply, in CHAT, hangs for 2 s
+    for q in questions:
+        emu.user_sends_text(CHAT, q)
+    await emu.wait_for(lambda: sends_to(CHAT) == 1)
+    emu.user_sends_text(other, "what is sextortion")
+    await emu.wait_for(lambda: len(emu.sent(other)) == 1, timeout=1.5)
+    assert emu.sent(CHAT) == [] and sends_to(CHAT) == 1  # CHAT's queue waits its turn
+    await emu.wait_for(lambda: len(emu.sent(CHAT)) == len(questions), timeout=10)
+    got = [m["text"] for m in emu.sent(CHAT)]
+    assert got == [plain(engine.handle(State(), Text(q)).replies[0]) for q in questions]
+
+
 async def test_429_then_success_arrives_once(emu: BotApiEmulator, app: Application) -> None:
     emu.fail_next("sendMessage", status=429, retry_after=1)
     started = time.monotonic()
