@@ -276,6 +276,13 @@ async def forge_press(emu: BotApiEmulator, chat_id: int, message_id: int, data: 
                                    for m, _ in emu.calls[before:]))
 
 
+async def settle(emu: BotApiEmulator, *chats: int) -> None:
+    """A /menu in each chat, answered: each chat's earlier updates are all handled."""
+    for chat_id in chats:
+        await replies_to(emu, chat_id, lambda c=chat_id: emu.user_sends_command(
+            c, "menu", address_bot=c < 0))
+
+
 async def step_into_guide(emu: BotApiEmulator, engine: Engine, chat_id: int,
                           flow: JSON) -> None:
     """Press the first answer on the /contact message that leads to another question (so
@@ -357,9 +364,10 @@ async def test_telegram_keeps_no_trace(emu: BotApiEmulator, content: Content, en
             "id": "77", "chat_instance": "1", "inline_message_id": canary, "data": canary,
             "from": {"id": USER, "is_bot": False, "first_name": "T"}}})
 
-        # An answer that cannot be sent: through the retries and the error handler. (The
-        # /menu first makes sure every earlier update is fully handled: one at a time.)
-        await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "menu"))
+        # An answer that cannot be sent: through the retries and the error handler. (A /menu
+        # in each chat first: a chat's updates are handled in order, so nothing else is
+        # still sending when the fault is armed.)
+        await settle(emu, CHAT, GROUP)
         emu.fail_next("sendMessage", status=500, times=3)
         [sorry] = await replies_to(emu, CHAT, lambda: emu.user_sends_text(
             CHAT, f"help {canary}"))
@@ -369,10 +377,11 @@ async def test_telegram_keeps_no_trace(emu: BotApiEmulator, content: Content, en
         await replies_to(emu, other, lambda: emu.user_sends_text(other, f"signs {canary}"))
         await replies_to(emu, other, lambda: emu.user_sends_command(other, "forget", canary))
         await replies_to(emu, other, lambda: emu.user_sends_text(other, f"{canary} again"))
-        emu.user_sends_command(other, "clear", canary)
+        quick_exit = emu.user_sends_command(other, "clear", canary)
+        await emu.wait_for(lambda: quick_exit in emu.deleted(other))
 
-        # Everything above handled (updates are processed in order), then look while running.
-        await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "menu"))
+        # Everything above handled, then look while the bot is still running.
+        await settle(emu, CHAT, GROUP)
         await emu.wait_for(lambda: not emu.pending_updates)
         assert files_with(sandbox.root, canary) == []
         rows = store_dump(sandbox.data)
@@ -395,6 +404,7 @@ async def test_telegram_keeps_no_trace(emu: BotApiEmulator, content: Content, en
     assert all_files(sandbox.cache) == cache_before
     assert all_files(sandbox.cwd) == set() and all_files(sandbox.home) == set()
     assert rows and canary not in repr(rows)
+    assert db_rows(sandbox.data, other) == ([], [])  # /clear erased that chat's rows
     assert_state_rows_hold_only_content_ids(rows, content)
     assert_no_log_trace(canary, logs, caplog)
     captured = capfd.readouterr()
@@ -475,16 +485,11 @@ async def test_telegram_privacy_and_forget(emu: BotApiEmulator, content: Content
         assert states and ids
         position = json.loads(states[0][0])
         assert position["flow"] == "contact" and position["history"]
-        stored = json.dumps(position, sort_keys=True).encode()
-        assert stored in (data / DB_NAME).read_bytes()
 
         [done] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "forget"))
         assert done["text"].startswith("Forgotten")
         assert db_rows(data, CHAT) == ([], [])
         assert db_rows(data, bystander)[0]  # only this chat is forgotten
-        # Not even in the file's free pages (this relies on SQLite's secure_delete, which this
-        # build enables by default; bot/store.py does not set it itself).
-        assert stored not in (data / DB_NAME).read_bytes()
 
         # The old guide's buttons are now stale: the expired reply, not a step of the guide.
         pressed = next(m for m in emu.sent(CHAT) if m["message_id"] == flow["message_id"])
@@ -494,6 +499,25 @@ async def test_telegram_privacy_and_forget(emu: BotApiEmulator, content: Content
         [want] = engine.handle(State(), Press(stale)).replies
         assert expired["text"] == plain(want)
         assert expired["text"].startswith("Menu\n\nThat menu has expired")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bot/store.py runs SQLite in WAL mode: /forget's DELETE appends new pages to "
+    "guidance.sqlite3-wal, but the frames holding the forgotten row stay in that file "
+    "(until a checkpoint and later overwrite; the store never checkpoints or truncates it), "
+    "so the 'erased' position is still readable on disk while the bot runs"))
+def test_forget_leaves_no_bytes_on_disk(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    position = {"flow": "contact", "node": "paid", "flags": ["zq_forgotten_flag"], "history": []}
+    store.save_state(CHAT, position)
+    store.remember_message(CHAT, 41)
+    assert files_with(tmp_path, "zq_forgotten_flag")  # the position is on disk...
+    store.forget(CHAT)  # ...and /forget runs while the bot keeps running
+    assert store.state(CHAT) == {} and db_rows(tmp_path, CHAT) == ([], [])
+    try:
+        assert files_with(tmp_path, "zq_forgotten_flag") == []
+    finally:
+        store.close()
 
 
 # ---------------------------------------------------------------- how long rows really stay

@@ -30,7 +30,6 @@ import copy
 import logging
 import random
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -45,9 +44,8 @@ from hypothesis import strategies as st
 import bot.telegram as bot_telegram
 from bot import tgformat
 from bot.content import ContentError, load
-from bot.engine import COMMANDS, RESUME, Command, Engine, FlowPos, Press, Reply, State, Text
+from bot.engine import COMMANDS, RESUME, Command, Engine, Press, Reply, State, Text
 from bot.model import CATALOGUE, Content
-from bot.normalise import fold
 from bot.telegram import GROUP_FOOTER, MEDIA_DELETED, SEND_TRIES
 from tests.emulator import BotApiEmulator, _check_markup, parse_html
 from tests.test_content import (
@@ -74,7 +72,7 @@ CHEAP = settings(PROPERTY, max_examples=150)
 
 ANY_CHAR = st.characters(exclude_categories=("Cs",))  # every code point but surrogates
 CONTROL = st.one_of(st.characters(max_codepoint=0x1F),
-                    st.sampled_from(["\x7f", "\x85", "\u2028", "\u2029", "\r\n", "\x00"]))
+                    st.sampled_from(["\x7f", "\x85", "\u2028", "\u2029", "\x00"]))
 RTL = st.characters(min_codepoint=0x0590, max_codepoint=0x06FF)  # Hebrew and Arabic
 EMOJI = st.sampled_from([
     "😀", "👩\u200d👩\u200d👧", "🏳️\u200d🌈", "👍🏽", "🇬🇧", "🧑\u200d💻", "\u200d", "\u200c",
@@ -94,7 +92,7 @@ SURROGATE = st.characters(categories=("Cs",))
 def pieces(*, surrogates: bool) -> st.SearchStrategy[str]:
     parts = [st.text(ANY_CHAR, max_size=40), st.text(CONTROL, max_size=5),
              st.text(RTL, min_size=1, max_size=20), EMOJI, MARKUP, WORDS,
-             st.sampled_from([" ", "\n", "\n\n", "\t"])]
+             st.sampled_from([" ", "\n", "\n\n", "\t", "\r\n"])]
     if surrogates:
         parts.append(st.text(SURROGATE, min_size=1, max_size=3))
     return st.one_of(*parts)
@@ -162,7 +160,7 @@ def states(flow_walks) -> list[State]:
 
 
 @pytest.fixture(scope="module")
-def corpus(engine: Engine, content: Content, flow_walks, states) -> str:
+def corpus(engine: Engine, content: Content, flow_walks) -> str:
     """Everything the engine can say (case-folded): a token not in here is the user's own."""
     replies = [engine.answer(i, State()) for i in content.responses]
     replies += [r for c in COMMANDS for r in engine.handle(State(), Command(c)).replies]
@@ -188,7 +186,7 @@ def test_any_text_gets_a_safe_reply(engine: Engine, text: str) -> None:
                                      min_size=12, max_size=30), suffix=texts())
 def test_distinctive_input_is_never_echoed(engine: Engine, corpus: str, states: list[State],
                                            prefix: str, token: str, suffix: str) -> None:
-    if token.casefold() in corpus or fold(token) in corpus:
+    if token.casefold() in corpus:
         return  # not distinctive: the bot may well say it (hypothesis rarely finds one)
     for state in (State(), states[len(states) // 2]):
         outcome = engine.handle(state, Text(f"{prefix} {token} {suffix}"))
@@ -398,6 +396,9 @@ def _at(rel: str, marker: str) -> Callable[[Path], int]:
 
 TRACEBACK_BUG = ("bot/content.py iterates '{key}' without checking its type: `{key}: 5` "
                  "raises TypeError and `guidance-bot validate` prints a traceback")
+UNLOCATED_BUG = ("`{key}: 5` (or true, or empty) is reported as '?:1: ...': the value "
+                 "carries no file, and bot/content.py's _parse_{key} passes the value itself "
+                 "as the place, so the message names no file")
 BROKEN = [
     Broken("tab-indentation", INTENTS,
            _sub(INTENTS, "      - zq fixture example two\n", "\t- zq fixture example two\n"),
@@ -433,7 +434,10 @@ BROKEN = [
            ("nowhere", "does not exist", "fix the name")),
     Broken("response-starts-missing-flow", RESPONSES,
            _sub(RESPONSES, "    routes: [zz_route]\n", "    routes: [zz_route]\n    flow: nope\n"),
-           ("flow 'nope'", "does not exist")),
+           ("flow 'nope'", "does not exist"), _at(RESPONSES, "flow: nope"),
+           bug="a response naming a missing flow is reported as 'responses:1:' (the folder, "
+               "line 1) although bot/content.py knows where that response and its 'flow:' "
+               "key were written (_Collector.where)"),
     Broken("http-link", ROUTES,
            _sub(ROUTES, "url: https://example.org/help", "url: http://example.org/help"),
            ("http://example.org/help", "https://"), _at(ROUTES, "url: http:")),
@@ -462,6 +466,10 @@ BROKEN = [
     Broken("menu-entry-a-list", MENU, _write(MENU, b"menu:\n  - flow: [contact]\n"),
            ("menu",), bug="bot/content.py _parse_menu tests `target not in known[kind]` "
                           "with an unhashable target: TypeError traceback"),
+    Broken("menu-not-a-list", MENU, _write(MENU, b"menu: 5\n"), ("menu", "list"),
+           lambda root: 1, bug=UNLOCATED_BUG.format(key="menu")),
+    Broken("links-not-a-list", LINKS, _write(LINKS, b"links: 5\n"), ("links", "list"),
+           lambda root: 1, bug=UNLOCATED_BUG.format(key="links")),
     Broken("quick-link-a-list", LINKS, _write(LINKS, b"links: [[emergency]]\n"),
            ("quick link",), bug="bot/content.py _parse_links tests `rid not in routes` "
                                 "with an unhashable item: TypeError traceback"),
@@ -535,19 +543,25 @@ def _replaced(data: object, path: tuple, value: object) -> object:
     return data
 
 
-def _known_crash(rel: str, data: object) -> bool:
-    """The crashes pinned by the xfail cases of the catalogue above."""
+def _known_bug(rel: str, data: object) -> bool:
+    """The crashes and the unlocated message pinned by the xfail cases of the catalogue."""
+    def values(x: object) -> list:
+        return list(x.values()) if isinstance(x, dict) else []
+
     if rel == FLOWS and isinstance(data, dict):
-        nodes = [n for f in (data.get("flows") or {}).values() if isinstance(f, dict)
-                 for n in ((f.get("nodes") or {}).values() if isinstance(f.get("nodes"), dict)
-                           else []) if isinstance(n, dict)]
+        nodes = [n for f in values(data.get("flows")) if isinstance(f, dict)
+                 for n in values(f.get("nodes")) if isinstance(n, dict)]
         return any(isinstance(n.get(k), int | float) and n.get(k)
                    for n in nodes for k in ("buttons", "options", "rules", "sections"))
-    if rel == MENU and isinstance(data, dict) and isinstance(data.get("menu"), list):
-        return any(isinstance(v, UNHASHABLE) for e in data["menu"] if isinstance(e, dict)
-                   for v in e.values())
-    if rel == LINKS and isinstance(data, dict) and isinstance(data.get("links"), list):
-        return any(isinstance(v, UNHASHABLE) for v in data["links"])
+    for file, key in ((MENU, "menu"), (LINKS, "links")):
+        if rel == file and isinstance(data, dict) and key in data:
+            items = data[key]
+            if not isinstance(items, list | str | dict):
+                return True  # "?:1: ..." (menu-not-a-list, links-not-a-list)
+            if isinstance(items, list):
+                return any(isinstance(v, UNHASHABLE) for e in items
+                           for v in (e.values() if key == "menu" and isinstance(e, dict)
+                                     else [e]))
     return False
 
 
@@ -563,7 +577,7 @@ def test_wrong_types_anywhere_give_problems_not_crashes(tmp_path: Path) -> None:
                 broken = _replaced(original, path, value)
                 (tmp_path / rel).write_text(yaml.safe_dump(broken), encoding="utf-8")
                 tried += 1
-                if _known_crash(rel, broken):
+                if _known_bug(rel, broken):
                     known += 1
                     continue
                 try:
@@ -630,8 +644,12 @@ FAULTS: dict[str, Callable[[BotApiEmulator], None]] = {
 # The first copy may reach the chat although the client timed out, then the retry sends it
 # again: the Bot API has no idempotency key, so at-least-once is the price of retrying.
 MAY_DUPLICATE = {"send timeout"}
-# No successful send: the error handler's apology is the answer, and the failure is logged.
-APOLOGY = {"send lost", "send non-JSON 200"}
+# No successful send after the retries: the error handler's apology is the answer, and the
+# failure is logged.
+APOLOGY = {"send lost"}
+# A 200 whose body is not JSON is a TelegramError, not a NetworkError, so bot/telegram.py's
+# _retry does not retry it: today the apology is sent (and logged); a retry would be fine too.
+APOLOGY_OR_ANSWER = {"send non-JSON 200"}
 
 
 def _single_reply_events(engine: Engine, content: Content) -> list[tuple[str, str]]:
@@ -666,7 +684,7 @@ async def test_faults_at_random_points_every_message_answered(
                 emu.user_sends_text(chat, payload)
             update_ids[chat] = emu.pending_updates[-1]["update_id"]
             await emu.wait_for(lambda c=chat: emu.sent(c), timeout=20)
-        await asyncio.sleep(max(SEND_DELAY, POLL_DELAY))  # late copies of timed-out calls land
+        await asyncio.sleep(SEND_DELAY)  # the late first copy of a timed-out send lands
         await emu.wait_for(lambda: not emu.pending_updates)
 
     sorry = plain(Reply(bot_telegram.fill(content, bot_telegram.SORRY)))
@@ -680,7 +698,7 @@ async def test_faults_at_random_points_every_message_answered(
         got = [m["text"] for m in emu.sent(chat)]
         seen.append((fault, len(got)))
         assert got, f"message {i} ({fault}) was never answered"  # no update is lost
-        if fault in APOLOGY:
+        if fault in APOLOGY or (fault in APOLOGY_OR_ANSWER and got == [sorry]):
             assert got == [sorry], (fault, got)
             assert update_ids[chat] in failed, f"failure of update {update_ids[chat]} not logged"
         elif fault in MAY_DUPLICATE:
@@ -688,8 +706,7 @@ async def test_faults_at_random_points_every_message_answered(
         else:
             assert got == [plain(want)], (fault, got)  # exactly once
             assert update_ids[chat] not in failed
-    print("fault -> copies of the answer:", seen)
-    assert any(n == 2 for f, n in seen if f in MAY_DUPLICATE)  # see MAY_DUPLICATE
+    print("fault -> messages in that chat:", seen)  # `pytest -s` shows what happened
 
 
 async def test_unreadable_poll_answer_is_logged_without_its_body(
