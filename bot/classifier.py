@@ -20,7 +20,6 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from operator import add
 from pathlib import Path
 
 EPOCHS = 8
@@ -93,12 +92,10 @@ class LinearModel:
 
     def scores(self, words: Sequence[str]) -> list[float]:
         """Margins per class (same order as `classes`); all zero for unknown text."""
-        acc = [0.0] * len(self.classes)
-        sq = 0.0
-        for w in words:
-            part, s = self._word(w)
-            sq += s
-            acc = list(map(add, acc, part))
+        parts = [self._word(w) for w in words]
+        sq = sum(s for _, s in parts)
+        columns = zip(*(p for p, _ in parts), strict=True)  # one column per class
+        acc = [sum(column) for column in columns] or [0.0] * len(self.classes)
         for a, b in zip(words, words[1:], strict=False):
             f = f"b:{a}_{b}"
             idf = self.idf.get(f)

@@ -19,7 +19,6 @@ import hashlib
 import math
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -131,7 +130,6 @@ class Matcher:
             out[label] = 100.0
         return out
 
-    @lru_cache(maxsize=4096)  # noqa: B019 - one matcher per process; repeats ("hi") are common
     def match(self, text: str) -> Match:
         ranked = sorted(self.scores(text).items(), key=lambda kv: kv[1], reverse=True)
         if not ranked:
