@@ -32,7 +32,7 @@ from bot.model import (
     Section,
 )
 from bot.render import PLACEHOLDER, render_node_text, render_response
-from bot.yamlsrc import LDict, YamlError, line_of, load_file
+from bot.yamlsrc import LDict, LList, YamlError, line_of, load_file
 
 CONTENT_DIRS = ("intents", "responses", "flows")
 TOP_KEYS = (
@@ -149,6 +149,17 @@ def _list(c: _Collector, m: LDict, key: str, what: str) -> tuple[str, ...]:
         else:
             out.append(item.strip())
     return tuple(out)
+
+
+def _items(c: _Collector, m: LDict, key: str, what: str) -> list:
+    """A key that holds a list of blocks; anything else is reported and ignored."""
+    value = m.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    c.add(m, f"'{key}' of {what} must be a list of '- key: value' blocks", m.line_of(key))
+    return []
 
 
 def _mapping(c: _Collector, value: Any, where: Any, what: str) -> LDict | None:
@@ -378,7 +389,7 @@ def _parse_node(c: _Collector, fid: str, nid: str, m: LDict, routes: dict[str, R
     options: list[Option] = []
     rules: list[Rule] = []
     sections: list[Section] = []
-    for item in m.get("buttons") or []:
+    for item in _items(c, m, "buttons", what):
         b = _mapping(c, item, m, f"a button of {what}")
         if b is not None:
             _keys(c, b, ("label", "goto", "set"), f"a button of {what}")
@@ -392,7 +403,7 @@ def _parse_node(c: _Collector, fid: str, nid: str, m: LDict, routes: dict[str, R
                     _str(c, b, "set", f"button '{label}'", required=False),
                 )
             )
-    for item in m.get("options") or []:
+    for item in _items(c, m, "options", what):
         o = _mapping(c, item, m, f"an option of {what}")
         if o is not None:
             _keys(c, o, ("id", "label"), f"an option of {what}")
@@ -402,7 +413,7 @@ def _parse_node(c: _Collector, fid: str, nid: str, m: LDict, routes: dict[str, R
                     _str(c, o, "label", f"an option of {what}") or "?",
                 )
             )
-    for item in m.get("rules") or []:
+    for item in _items(c, m, "rules", what):
         r = _mapping(c, item, m, f"a rule of {what}")
         if r is not None:
             _keys(c, r, ("if_any", "if_all", "goto"), f"a rule of {what}")
@@ -413,7 +424,7 @@ def _parse_node(c: _Collector, fid: str, nid: str, m: LDict, routes: dict[str, R
                     _list(c, r, "if_all", what),
                 )
             )
-    for item in m.get("sections") or []:
+    for item in _items(c, m, "sections", what):
         s = _mapping(c, item, m, f"a section of {what}")
         if s is not None:
             _keys(c, s, ("text", "routes", "when_any", "when_none"), f"a section of {what}")
@@ -604,9 +615,6 @@ def _parse_menu(
 ) -> tuple[tuple[str, str], ...]:
     menu: list[tuple[str, str]] = []
     for doc in docs:
-        if not isinstance(doc, list):
-            c.add(doc, "the menu must be a list of '- intent: ID' or '- flow: ID' lines")
-            continue
         for item in doc:
             m = _mapping(c, item, doc, "a menu entry")
             if m is None or len(m) != 1:
@@ -616,7 +624,7 @@ def _parse_menu(
             known = {"intent": responses, "flow": flows, "command": ("links",)}
             if kind not in known:
                 c.add(m, f"menu entry kind '{kind}' -> use intent, flow or command")
-            elif target not in known[kind]:
+            elif not isinstance(target, str) or target not in known[kind]:
                 c.add(m, f"menu entry {kind} '{target}' does not exist")
             else:
                 menu.append((str(kind), str(target)))
@@ -626,11 +634,8 @@ def _parse_menu(
 def _parse_links(c: _Collector, docs: list[Any], routes: dict[str, Route]) -> tuple[str, ...]:
     links: list[str] = []
     for doc in docs:
-        if not isinstance(doc, list):
-            c.add(doc, "'links' must be a list of route IDs, e.g. [ceop, report_remove]")
-            continue
         for rid in doc:
-            if rid not in routes:
+            if not isinstance(rid, str) or rid not in routes:
                 c.add(
                     rid if isinstance(rid, str) else doc,
                     f"quick link '{rid}' is not a route -> define it in responses/routes.yaml",
@@ -682,8 +687,10 @@ def load(root: Path | None = None) -> Content:
                 data.line_of(key),
             )
             continue
-        if key not in ("menu", "links") and not isinstance(body, LDict):
-            c.add(str(path), f"'{key}:' must be followed by indented entries", data.line_of(key))
+        shape = LList if key in ("menu", "links") else LDict
+        if not isinstance(body, shape):
+            wanted = "a list of '- ...' lines" if shape is LList else "indented entries"
+            c.add(str(path), f"'{key}:' must be followed by {wanted}", data.line_of(key))
             continue
         docs[key].append(body)
 
@@ -693,11 +700,12 @@ def load(root: Path | None = None) -> Content:
     flows = _parse_flows(c, docs["flows"], routes)
     for resp in responses.values():
         if resp.flow and resp.flow not in flows:
+            where = c.where.get(("response", resp.id), LDict())
             c.add(
-                "responses",
+                where,
                 f"response '{resp.id}' starts flow '{resp.flow}' which does not "
                 "exist -> fix the name",
-                1,
+                where.line_of("flow"),
             )
     lexicon = _parse_lexicon(c, docs["lexicon"])
     settings = _parse_matcher(c, docs["matcher"])

@@ -128,6 +128,11 @@ class Outcome:
     actions: list[str] = field(default_factory=list)  # "forget", "clear"
 
 
+def _index(arg: str) -> bool:
+    """A button index from callback data: ASCII digits only ('²' is a digit to Python)."""
+    return arg.isascii() and arg.isdigit()
+
+
 # ---------------------------------------------------------------- engine
 
 
@@ -153,7 +158,8 @@ class Engine:
         if not pos:
             return state
         nodes = self.content.flows[pos.flow].nodes if pos.flow in self.content.flows else {}
-        if pos.node not in nodes or any(node not in nodes for node, _ in pos.history):
+        stale = pos.node not in nodes or nodes[pos.node].type == "branch"  # branches never rest
+        if stale or any(node not in nodes for node, _ in pos.history):
             return State()
         return state
 
@@ -346,12 +352,7 @@ class Engine:
 
     def _flow_press(self, state: State, pos: FlowPos, kind: str, arg: str) -> Outcome:
         node = self._node(pos)
-        if (
-            kind == "q"
-            and node.type == "question"
-            and arg.isdigit()
-            and int(arg) < len(node.choices)
-        ):
+        if kind == "q" and node.type == "question" and _index(arg) and int(arg) < len(node.choices):
             choice = node.choices[int(arg)]
             flags = pos.flags | {choice.set} if choice.set else pos.flags
             new = self._go(pos, choice.goto, flags)
@@ -359,7 +360,7 @@ class Engine:
         if (
             kind == "t"
             and node.type == "checklist"
-            and arg.isdigit()
+            and _index(arg)
             and int(arg) < len(node.options)
         ):
             flag = node.options[int(arg)].id

@@ -46,9 +46,7 @@ def route_line(route: Route) -> str | None:
 def route_block(content: Content, ids: tuple[str, ...], text: str = "") -> str:
     """Contact lines for the routes, skipping any whose number the text already gives."""
     named = set(PLACEHOLDER.findall(text))
-    lines = [
-        line for rid in ids if rid not in named and (line := route_line(content.routes[rid]))
-    ]
+    lines = [line for rid in ids if rid not in named and (line := route_line(content.routes[rid]))]
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ DB_NAME = "guidance.sqlite3"
 STATE_TTL = 24 * 3600  # a flow left for a day starts afresh (PTB timeouts aren't persisted)
 DELETE_WINDOW = 48 * 3600  # Telegram lets bots delete messages for 48 hours
 MAX_MESSAGES = 200  # ids kept per private chat for /clear
+PURGE_EVERY = 60  # seconds between sweeps for expired rows of all chats
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chat_state (
@@ -45,7 +46,10 @@ class Store:
         # cost ~2 ms each otherwise; a power cut can lose the last moments of flow positions.
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not freed
         self._db.executescript(SCHEMA)
+        self._purged = 0.0
+        self._purge()
 
     def state(self, chat_id: int) -> dict:
         """The stored engine state, or {} if there is none or it has expired."""
@@ -63,7 +67,17 @@ class Store:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def _purge(self) -> None:
+        """Drop what has outlived the times /privacy promises, for every chat (once a minute)."""
+        now = time.time()
+        if now - self._purged < PURGE_EVERY:
+            return
+        self._purged = now
+        self._db.execute("DELETE FROM chat_state WHERE updated < ?", (now - STATE_TTL,))
+        self._db.execute("DELETE FROM chat_messages WHERE sent < ?", (now - DELETE_WINDOW,))
+
     def save_state(self, chat_id: int, state: dict) -> None:
+        self._purge()
         if not state:
             self._db.execute("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
             return
@@ -75,6 +89,7 @@ class Store:
 
     def remember_message(self, chat_id: int, message_id: int) -> None:
         """Keep a message id for /clear; only the newest MAX_MESSAGES per chat are kept."""
+        self._purge()
         now = time.time()
         self._db.execute(
             "INSERT OR REPLACE INTO chat_messages (chat_id, message_id, sent) VALUES (?, ?, ?)",
@@ -97,9 +112,10 @@ class Store:
         return [mid for (mid,) in rows]
 
     def forget(self, chat_id: int) -> None:
-        """Erase every row this chat has."""
+        """Erase every row this chat has, from the database file and its write-ahead log."""
         self._db.execute("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
         self._db.execute("DELETE FROM chat_messages WHERE chat_id = ?", (chat_id,))
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self._db.close()

@@ -89,18 +89,29 @@ PRIVATE_ONLY = {"clear"}
 
 MEDIA = (filters.PHOTO | filters.VIDEO | filters.ANIMATION | filters.Document.ALL | filters.VOICE
          | filters.VIDEO_NOTE | filters.Sticker.ALL | filters.AUDIO)  # fmt: skip
-_MEDIA_RULE = ("Professionals must not view, copy, share or store images of a child, or forward "
-               "them to anyone, including this bot. What to do instead is below.")
-MEDIA_DELETED = ("I have deleted the file you sent without opening it: I never download, keep "
-                 f"or forward images or files. {_MEDIA_RULE}")
-MEDIA_NOT_DELETED = ("I could not delete the file you sent, so please delete it yourself now "
-                     "(press and hold it, then Delete). I have not opened, downloaded or kept "
-                     f"it. {_MEDIA_RULE}")
-GROUP_FOOTER = ("For anything about a specific child, please continue in a private chat with "
-                "me, not in this group.")
-GROUP_CLEAR = Reply("In a group I never delete anyone's messages, so /clear works only in a "
-                    "private chat with me. I have erased this group's place in any guide.",
-                    "Quick exit", kind="clear")
+_MEDIA_RULE = (
+    "Professionals must not view, copy, share or store images of a child, or forward "
+    "them to anyone, including this bot. What to do instead is below."
+)
+MEDIA_DELETED = (
+    "I have deleted the file you sent without opening it: I never download, keep "
+    f"or forward images or files. {_MEDIA_RULE}"
+)
+MEDIA_NOT_DELETED = (
+    "I could not delete the file you sent, so please delete it yourself now "
+    "(press and hold it, then Delete). I have not opened, downloaded or kept "
+    f"it. {_MEDIA_RULE}"
+)
+GROUP_FOOTER = (
+    "For anything about a specific child, please continue in a private chat with "
+    "me, not in this group."
+)
+GROUP_CLEAR = Reply(
+    "In a group I never delete anyone's messages, so /clear works only in a "
+    "private chat with me. I have erased this group's place in any guide.",
+    "Quick exit",
+    kind="clear",
+)
 TELEGRAM_MAX_RATE = 30.0  # messages per second across all chats
 CONCURRENT_UPDATES = 32  # chats served at once; each chat's own updates stay in order
 MAX_LOCKS = 10_000
@@ -123,8 +134,11 @@ class Adapter:
         app.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=new))
         app.add_handler(MessageHandler(new & private & filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(new & private & filters.TEXT, self.on_text))
-        app.add_handler(MessageHandler(new & filters.ChatType.GROUPS & filters.TEXT
-                                       & ~filters.COMMAND, self.on_group_text))
+        app.add_handler(
+            MessageHandler(
+                new & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, self.on_group_text
+            )
+        )
         app.add_handler(MessageHandler(new & private & MEDIA, self.on_media))
         app.add_handler(CallbackQueryHandler(self.on_press))
         app.add_handler(InlineQueryHandler(self.on_inline))
@@ -137,8 +151,10 @@ class Adapter:
         commands = [BotCommand(name, COMMAND_HELP[name]) for name in COMMANDS]
         try:
             await app.bot.set_my_commands(commands)
-            await app.bot.set_my_commands([c for c in commands if c.command not in PRIVATE_ONLY],
-                                          scope=BotCommandScopeAllGroupChats())
+            await app.bot.set_my_commands(
+                [c for c in commands if c.command not in PRIVATE_ONLY],
+                scope=BotCommandScopeAllGroupChats(),
+            )
         except TelegramError as exc:
             log.warning("could not set the command menu: %s", type(exc).__name__)
         log.info("running as @%s", app.bot.username)
@@ -186,8 +202,13 @@ class Adapter:
             self._explained_albums.append(album)
         state = State.from_dict(self.store.state(message.chat_id))
         reply = self.engine.answer("handling_images", state)
-        await self._send(context.bot, message.chat, reply, record=True,
-                         lead=MEDIA_DELETED if deleted else MEDIA_NOT_DELETED)
+        await self._send(
+            context.bot,
+            message.chat,
+            reply,
+            record=True,
+            lead=MEDIA_DELETED if deleted else MEDIA_NOT_DELETED,
+        )
 
     async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -205,10 +226,18 @@ class Adapter:
         if query is None:
             return
         results = [*self._inline_answers(query.query.strip()), *self._route_articles()]
-        button = InlineQueryResultsButton("Open the full guide in a private chat",
-                                          start_parameter="links")
-        await _retry(partial(query.answer, results[:InlineQueryLimit.RESULTS],
-                             cache_time=INLINE_CACHE_SECONDS, is_personal=True, button=button))
+        button = InlineQueryResultsButton(
+            "Open the full guide in a private chat", start_parameter="links"
+        )
+        await _retry(
+            partial(
+                query.answer,
+                results[: InlineQueryLimit.RESULTS],
+                cache_time=INLINE_CACHE_SECONDS,
+                is_personal=True,
+                button=button,
+            )
+        )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log only the error type and update id, tell the user where possible, keep running."""
@@ -230,13 +259,21 @@ class Adapter:
             self._locks = {k: v for k, v in self._locks.items() if v.locked()}
         return self._locks.setdefault(chat_id, asyncio.Lock())
 
-    async def _run(self, bot: Bot, chat: Chat, event: Event, *, source: Message | None = None,
-                   edit: Message | None = None) -> None:
+    async def _run(
+        self,
+        bot: Bot,
+        chat: Chat,
+        event: Event,
+        *,
+        source: Message | None = None,
+        edit: Message | None = None,
+    ) -> None:
         async with self._lock(chat.id):
             await self._turn(bot, chat, event, source=source, edit=edit)
 
-    async def _turn(self, bot: Bot, chat: Chat, event: Event, *, source: Message | None,
-                    edit: Message | None) -> None:
+    async def _turn(
+        self, bot: Bot, chat: Chat, event: Event, *, source: Message | None, edit: Message | None
+    ) -> None:
         """One engine turn for a chat: load state, handle, persist, act, reply."""
         private = chat.type == ChatType.PRIVATE
         before = self.store.state(chat.id)
@@ -252,32 +289,58 @@ class Adapter:
             await _delete_messages(bot, chat.id, to_delete)
             return  # a quick exit leaves nothing behind, not even a confirmation
         for reply in [GROUP_CLEAR] if clear else outcome.replies:
-            await self._send(bot, chat, reply, source=source, edit=edit,
-                             record=private and not forget)
+            await self._send(
+                bot, chat, reply, source=source, edit=edit, record=private and not forget
+            )
 
-    async def _send(self, bot: Bot, chat: Chat, reply: Reply, *, record: bool,
-                    source: Message | None = None, edit: Message | None = None,
-                    lead: str | None = None) -> None:
+    async def _send(
+        self,
+        bot: Bot,
+        chat: Chat,
+        reply: Reply,
+        *,
+        record: bool,
+        source: Message | None = None,
+        edit: Message | None = None,
+        lead: str | None = None,
+    ) -> None:
         """Send (or edit in place) one reply, split if long; buttons go on the last part."""
         rows = reply.buttons
         footer = None
         if chat.type != ChatType.PRIVATE:
             footer = GROUP_FOOTER
-            rows = (*rows, (Button("Continue in a private chat", url=f"https://t.me/{bot.username}"),))
+            rows = (
+                *rows,
+                (Button("Continue in a private chat", url=f"https://t.me/{bot.username}"),),
+            )
         parts = tgformat.render(reply, lead=lead, footer=footer)
         markup = tgformat.keyboard(rows)
-        if reply.edit and edit is not None and len(parts) == 1 and await _edit(
-                bot, edit, parts[0], markup):
+        if (
+            reply.edit
+            and edit is not None
+            and len(parts) == 1
+            and await _edit(bot, edit, parts[0], markup)
+        ):
             return
         anchor = source or edit
         thread = anchor.message_thread_id if anchor and anchor.is_topic_message else None
-        quote = (ReplyParameters(source.message_id, allow_sending_without_reply=True)
-                 if source and chat.type != ChatType.PRIVATE else None)
+        quote = (
+            ReplyParameters(source.message_id, allow_sending_without_reply=True)
+            if source and chat.type != ChatType.PRIVATE
+            else None
+        )
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
-            sent = await _retry(partial(
-                bot.send_message, chat.id, part, reply_markup=markup if last else None,
-                reply_parameters=quote if i == 0 else None, message_thread_id=thread))
+            sent = await _retry(
+                partial(
+                    bot.send_message,
+                    chat.id,
+                    part,
+                    reply_markup=markup if last else None,
+                    reply_parameters=quote if i == 0 else None,
+                    message_thread_id=thread,
+                )
+            )
             if record:
                 self.store.remember_message(chat.id, sent.message_id)
 
@@ -294,11 +357,15 @@ class Adapter:
         for intent in intents:
             reply = self.engine.answer(intent, State())
             links = [row for row in (tuple(b for b in r if b.url) for r in reply.buttons) if row]
-            articles.append(InlineQueryResultArticle(
-                id=f"a-{intent}", title=reply.title or intent,
-                description=reply.text.split("\n", 1)[0][:120],
-                input_message_content=_inline_text(tgformat.render(reply)[0]),
-                reply_markup=tgformat.keyboard(links)))
+            articles.append(
+                InlineQueryResultArticle(
+                    id=f"a-{intent}",
+                    title=reply.title or intent,
+                    description=reply.text.split("\n", 1)[0][:120],
+                    input_message_content=_inline_text(tgformat.render(reply)[0]),
+                    reply_markup=tgformat.keyboard(links),
+                )
+            )
         return articles
 
     def _route_articles(self) -> list[InlineQueryResultArticle]:
@@ -307,10 +374,15 @@ class Adapter:
         for rid in self.content.links:
             route = self.content.routes[rid]
             button = Button(route.button_label, url=route.url) if route.url else None
-            articles.append(InlineQueryResultArticle(
-                id=f"r-{rid}", title=route.name, description=route.for_whom,
-                input_message_content=_inline_text(tgformat.route_html(route)),
-                reply_markup=tgformat.keyboard([(button,)] if button else [])))
+            articles.append(
+                InlineQueryResultArticle(
+                    id=f"r-{rid}",
+                    title=route.name,
+                    description=route.for_whom,
+                    input_message_content=_inline_text(tgformat.route_html(route)),
+                    reply_markup=tgformat.keyboard([(button,)] if button else []),
+                )
+            )
         return articles
 
 
@@ -327,8 +399,9 @@ def _message(update: Update) -> Message:
 def addressed_text(message: Message, bot: Bot) -> str | None:
     """The text meant for the bot, its @mention removed; None if the bot wasn't addressed."""
     mention = f"@{bot.username}".lower()
-    mentioned = any(v.lower() == mention
-                    for v in message.parse_entities([MessageEntity.MENTION]).values())
+    mentioned = any(
+        v.lower() == mention for v in message.parse_entities([MessageEntity.MENTION]).values()
+    )
     reply = message.reply_to_message
     replied = bool(reply and reply.from_user and reply.from_user.id == bot.id)
     if not (mentioned or replied):
@@ -338,8 +411,7 @@ def addressed_text(message: Message, bot: Bot) -> str | None:
 
 
 def _inline_text(text: str) -> InputTextMessageContent:
-    return InputTextMessageContent(text, parse_mode=ParseMode.HTML,
-                                   link_preview_options=NO_PREVIEW)
+    return InputTextMessageContent(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
 
 async def _retry(call: Callable[[], Awaitable[T]]) -> T:
@@ -360,8 +432,15 @@ async def _retry(call: Callable[[], Awaitable[T]]) -> T:
 async def _edit(bot: Bot, message: Message, text: str, markup: Any) -> bool:
     """Edit a pressed message in place; False if it can't be edited (then send anew)."""
     try:
-        await _retry(partial(bot.edit_message_text, text, chat_id=message.chat_id,
-                             message_id=message.message_id, reply_markup=markup))
+        await _retry(
+            partial(
+                bot.edit_message_text,
+                text,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                reply_markup=markup,
+            )
+        )
     except BadRequest as exc:
         return "not modified" in exc.message.lower()
     return True
@@ -370,7 +449,7 @@ async def _edit(bot: Bot, message: Message, text: str, markup: Any) -> bool:
 async def _delete_messages(bot: Bot, chat_id: int, message_ids: list[int]) -> None:
     """Delete what Telegram still allows, newest first; failures are expected and ignored."""
     for start in range(0, len(message_ids), 100):  # deleteMessages takes up to 100 ids
-        batch = message_ids[start:start + 100]
+        batch = message_ids[start : start + 100]
         try:
             await _retry(partial(bot.delete_messages, chat_id, batch))
         except TelegramError:
@@ -391,8 +470,11 @@ class _UpdatesRequest(HTTPXRequest):
         result = await super().post(url, request_data, *args, **kwargs)
         if not isinstance(result, list):
             return result
-        return [_readable(u) for u in result
-                if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+        return [
+            _readable(u)
+            for u in result
+            if isinstance(u, dict) and isinstance(u.get("update_id"), int)
+        ]
 
 
 def _readable(update: dict) -> dict:
@@ -428,9 +510,15 @@ def quiet_library_logs() -> None:
 # ---------------------------------------------------------------- building and running
 
 
-def build_application(content: Content, token: str, *, data_dir: Path,
-                      base_url: str | None = None, base_file_url: str | None = None,
-                      max_rate: float = TELEGRAM_MAX_RATE) -> Application:
+def build_application(
+    content: Content,
+    token: str,
+    *,
+    data_dir: Path,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    max_rate: float = TELEGRAM_MAX_RATE,
+) -> Application:
     """The Application run_bot runs (tests start the very same one against an emulator).
 
     `max_rate` caps messages per second across all chats (Telegram's limit is about 30);
@@ -438,8 +526,12 @@ def build_application(content: Content, token: str, *, data_dir: Path,
     """
     quiet_library_logs()
     adapter = Adapter(content, Store(data_dir))
-    timeouts = {"connect_timeout": 10.0, "read_timeout": 15.0, "write_timeout": 15.0,
-                "pool_timeout": 5.0}
+    timeouts = {
+        "connect_timeout": 10.0,
+        "read_timeout": 15.0,
+        "write_timeout": 15.0,
+        "pool_timeout": 5.0,
+    }
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -469,9 +561,13 @@ def webhook_settings(webhook_url: str, env: Mapping[str, str]) -> dict[str, Any]
     port = env.get("TELEGRAM_WEBHOOK_PORT") or "8443"
     if not port.isdigit():
         raise ValueError("TELEGRAM_WEBHOOK_PORT must be a port number")
-    return {"listen": env.get("TELEGRAM_WEBHOOK_LISTEN") or "0.0.0.0", "port": int(port),
-            "url_path": urlparse(webhook_url).path.lstrip("/"), "webhook_url": webhook_url,
-            "secret_token": secret}
+    return {
+        "listen": env.get("TELEGRAM_WEBHOOK_LISTEN") or "0.0.0.0",
+        "port": int(port),
+        "url_path": urlparse(webhook_url).path.lstrip("/"),
+        "webhook_url": webhook_url,
+        "secret_token": secret,
+    }
 
 
 def _preflight(token: str, base_url: str | None) -> str | None:
@@ -492,8 +588,9 @@ def _preflight(token: str, base_url: str | None) -> str | None:
 
 def run_bot(content: Content, token: str, webhook_url: str | None = None) -> int:
     """Run until SIGINT/SIGTERM; 1 with a one-line message if it cannot start."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     env = os.environ
     base_url = env.get("TELEGRAM_API_BASE_URL") or None
     if not (TOKEN_RE.fullmatch(token) or (base_url and LOCAL_TOKEN_RE.fullmatch(token))):
@@ -512,9 +609,14 @@ def run_bot(content: Content, token: str, webhook_url: str | None = None) -> int
     except ValueError:
         return _fail("TELEGRAM_MAX_RATE must be a number of messages per second (0 = no cap).")
     try:
-        app = build_application(content, token, base_url=base_url,
-                                base_file_url=env.get("TELEGRAM_API_BASE_FILE_URL") or None,
-                                data_dir=data_dir, max_rate=max_rate)
+        app = build_application(
+            content,
+            token,
+            base_url=base_url,
+            base_file_url=env.get("TELEGRAM_API_BASE_FILE_URL") or None,
+            data_dir=data_dir,
+            max_rate=max_rate,
+        )
     except (OSError, sqlite3.Error) as exc:
         return _fail(f"cannot use the data directory {data_dir} (GUIDANCE_DATA_DIR): {exc}")
     try:

@@ -7,6 +7,7 @@ of a choice presses it; a choice that is a link prints the address.
 
 from __future__ import annotations
 
+import io
 import sys
 from typing import TextIO
 
@@ -49,6 +50,8 @@ def parse(line: str, choices: dict[int, Button]) -> Event | None:
 
 
 def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    if isinstance(stdin, io.TextIOWrapper):  # bytes that are not UTF-8 must not end the chat
+        stdin.reconfigure(errors="replace")
     state = State()
     interactive = stdin.isatty()
     out, choices = _show(engine.handle(state, Command("start")).replies)

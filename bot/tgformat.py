@@ -71,8 +71,11 @@ def render(
     return ["\n\n".join(b.html() for b in message) for message in messages]
 
 
-def split_text(text: str, limit: int = MAX_TEXT, separators: tuple[str, ...] = _SEPARATORS,
-               ) -> list[str]:
+def split_text(
+    text: str,
+    limit: int = MAX_TEXT,
+    separators: tuple[str, ...] = _SEPARATORS,
+) -> list[str]:
     """Split plain text into pieces of at most `limit`, at the widest boundary that works:
     paragraphs, then lines, then words, and only as a last resort inside a word."""
     text = text.strip()
@@ -109,8 +112,9 @@ def _hard_split(text: str, limit: int) -> list[str]:
     return out
 
 
-def keyboard(rows: tuple[tuple[Button, ...], ...] | list[tuple[Button, ...]],
-             ) -> InlineKeyboardMarkup | None:
+def keyboard(
+    rows: tuple[tuple[Button, ...], ...] | list[tuple[Button, ...]],
+) -> InlineKeyboardMarkup | None:
     """Engine buttons as an inline keyboard: links open a URL, the rest call back."""
     markup = [
         [InlineKeyboardButton(b.label, url=b.url) if b.url

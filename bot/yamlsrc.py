@@ -27,7 +27,7 @@ class LStr(str, Located):
 class LDict(dict, Located):
     """A mapping that knows its own line and each key's line."""
 
-    key_lines: dict[Any, int]
+    key_lines: dict[Any, int] = {}  # noqa: RUF012 - replaced per instance by _build
 
     def line_of(self, key: Any) -> int:
         return self.key_lines.get(key, self.line)
@@ -68,6 +68,13 @@ def _build(node: yaml.Node, file: str, loader: yaml.SafeLoader) -> Any:
                 raise YamlError(
                     file, key_node.start_mark.line + 1, "a key must be a plain word"
                 ) from None
+            if key in out:
+                raise YamlError(
+                    file,
+                    key_node.start_mark.line + 1,
+                    f"'{key}' appears twice in this block (line {out.key_lines[key]} too); "
+                    "the second would silently replace the first -> keep one",
+                )
             out[key] = _build(value_node, file, loader)
             out.key_lines[key] = key_node.start_mark.line + 1
         return out
@@ -97,12 +104,19 @@ def load_file(path: Path) -> Any:
             return None
         return _build(node, name, loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # An unclosed quote or bracket is found at the end of the file; where it was
+        # opened (the context) is what an editor needs.
+        scanning = exc.context and exc.context.startswith("while scanning a quoted")
+        mark = (exc.context_mark if scanning else None) or exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        problem = exc.problem or "invalid YAML"
+        problem = " ".join(f"{exc.context or ''} {exc.problem or 'invalid YAML'}".split())
         raise YamlError(name, line, f"YAML syntax: {problem}") from None
+    except yaml.reader.ReaderError as exc:  # a control character such as NUL
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlError(name, line, f"character {exc.character!r} is not allowed") from None
     except yaml.YAMLError as exc:
-        raise YamlError(name, 1, f"YAML syntax: {exc}") from None
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise YamlError(name, 1, f"YAML syntax: {first}") from None
     finally:
         loader.dispose()
 

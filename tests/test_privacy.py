@@ -501,11 +501,6 @@ async def test_telegram_privacy_and_forget(emu: BotApiEmulator, content: Content
         assert expired["text"].startswith("Menu\n\nThat menu has expired")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/store.py runs SQLite in WAL mode: /forget's DELETE appends new pages to "
-    "guidance.sqlite3-wal, but the frames holding the forgotten row stay in that file "
-    "(until a checkpoint and later overwrite; the store never checkpoints or truncates it), "
-    "so the 'erased' position is still readable on disk while the bot runs"))
 def test_forget_leaves_no_bytes_on_disk(tmp_path: Path) -> None:
     store = Store(tmp_path)
     position = {"flow": "contact", "node": "paid", "flags": ["zq_forgotten_flag"], "history": []}
@@ -541,20 +536,12 @@ def _aged_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, age: float) -> 
     return tmp_path
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/store.py drops an expired state only when that same chat writes again "
-    "(Store.state), so a chat that never returns keeps its row - and its chat id - on disk "
-    "indefinitely, although /privacy says the guide position is kept for up to 24 hours"))
 def test_state_of_a_quiet_chat_is_gone_after_the_stated_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = _aged_store(tmp_path, monkeypatch, STATE_TTL + 3600)
     assert db_rows(data, CHAT)[0] == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/store.py prunes message ids older than 48 hours only inside remember_message for "
-    "the same chat, so a chat that never returns keeps its message ids on disk "
-    "indefinitely, although /privacy says they are kept for up to 48 hours"))
 def test_message_ids_of_a_quiet_chat_are_gone_after_the_stated_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = _aged_store(tmp_path, monkeypatch, DELETE_WINDOW + 3600)

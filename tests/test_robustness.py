@@ -20,7 +20,7 @@
    non-JSON answers on sendMessage and getUpdates, injected at seeded random points of a
    20-message conversation.
 
-Real bugs found are pinned by strict xfail tests (see each reason).
+Each edge case here was a real bug once; the tests keep it fixed.
 """
 
 from __future__ import annotations
@@ -132,11 +132,10 @@ def check_rendered(reply: Reply, **extra: str) -> None:
         _check_markup(markup.to_dict())  # callback data 1..64 bytes, texts, https links
 
 
-def check_replies(replies: list[Reply], *, nonempty: bool = True) -> None:
+def check_replies(replies: list[Reply]) -> None:
     assert replies
     for reply in replies:
-        if nonempty:
-            assert reply.text.strip(), reply
+        assert reply.text.strip(), reply
         check_rendered(reply)
         check_rendered(reply, footer=GROUP_FOOTER)
 
@@ -219,24 +218,12 @@ def press_data(content: Content) -> st.SearchStrategy[str]:
     return st.one_of(st.text(max_size=64), shaped.map(lambda s: s[:64]))
 
 
-def _digit_but_not_decimal(state: State, data: str) -> bool:
-    """The known bug pinned by test_button_index_written_with_a_superscript_digit."""
-    kind, _, rest = data.partition(":")
-    fid, _, tail = rest.partition(":")
-    nid, _, arg = tail.partition(":")
-    pos = state.flow
-    return (kind in ("q", "t") and pos is not None and (fid, nid) == (pos.flow, pos.node)
-            and arg.isdigit() and not arg.isdecimal())
-
-
 @PROPERTY
 @given(data=st.data())
 def test_any_button_data_never_raises(engine: Engine, content: Content, states: list[State],
                                       data: st.DataObject) -> None:
     state = data.draw(st.sampled_from(states))
     pressed = data.draw(press_data(content))
-    if _digit_but_not_decimal(state, pressed):
-        return
     check_replies(engine.handle(state, Press(pressed)).replies)
 
 
@@ -273,16 +260,6 @@ def stored_states(content: Content) -> st.SearchStrategy[object]:
     return st.one_of(json_like, shaped)
 
 
-def _at_a_branch(content: Content, state: State) -> bool:
-    """The known bug pinned by test_stored_position_at_a_branch_node."""
-    pos = state.flow
-    if pos is None or pos.flow not in content.flows:
-        return False
-    nodes = content.flows[pos.flow].nodes
-    return any(n in nodes and nodes[n].type == "branch"
-               for n in (pos.node, *(h for h, _ in pos.history)))
-
-
 @PROPERTY
 @given(raw=st.data())
 def test_any_stored_state_is_safe(engine: Engine, content: Content, raw: st.DataObject) -> None:
@@ -294,7 +271,7 @@ def test_any_stored_state_is_safe(engine: Engine, content: Content, raw: st.Data
                   Command("menu"), Press(f"d:{state.flow.flow}:{state.flow.node}"
                                          if state.flow else "d:x:y")):
         outcome = engine.handle(state, event)
-        check_replies(outcome.replies, nonempty=not _at_a_branch(content, state))
+        check_replies(outcome.replies)
 
 
 @CHEAP
@@ -309,14 +286,9 @@ def test_tgformat_renders_any_text_well_formed(text: str, title: str, source: st
     check_rendered(reply, lead=MEDIA_DELETED, footer=GROUP_FOOTER)
 
 
-# Known engine bugs --------------------------------------------------------------------------
+# Engine edge cases ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "bot/engine.py _flow_press checks arg.isdigit() then calls int(arg): '²' (and '³', '①') "
-    "is a digit but not a decimal, so forged callback data like 'q:contact:danger_now:²' "
-    "raises ValueError instead of re-showing the step (the Telegram adapter then answers "
-    "'Sorry, something went wrong' and logs an error)"))
 @pytest.mark.parametrize("arg", ["²", "①"])
 def test_button_index_written_with_a_superscript_digit(engine: Engine, arg: str) -> None:
     for command, kind in (("contact", "q"), ("signs", "t")):
@@ -327,11 +299,6 @@ def test_button_index_written_with_a_superscript_digit(engine: Engine, arg: str)
         check_replies(outcome.replies)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/engine.py _valid keeps a stored position at a 'branch' node (it only checks that "
-    "the node exists), e.g. after a content update turned a question into a branch within "
-    "the 24-hour state lifetime; the chat is then offered '↩ Back to' and pressing it (or "
-    "any step button) renders the branch as a result with EMPTY text"))
 def test_stored_position_at_a_branch_node(engine: Engine, content: Content) -> None:
     branches = [(f.id, n.id) for f in content.flows.values() for n in f.nodes.values()
                 if n.type == "branch"]
@@ -352,10 +319,6 @@ def test_terminal_reads_lone_surrogates(cli_env: dict[str, str], tmp_path: Path)
     assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr[-500:]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/terminal.py reads stdin with the locale's strict UTF-8 decoding (as under "
-    "PYTHONIOENCODING=utf-8 or an en_GB.UTF-8 locale), so piping a Windows-1252/Latin-1 "
-    "line into `guidance-bot chat` ends it with a UnicodeDecodeError traceback, exit 1"))
 def test_terminal_survives_non_utf8_stdin(cli_env: dict[str, str]) -> None:
     proc = subprocess.run([sys.executable, "-m", "bot", "chat"], cwd=REPO, env=cli_env,
                           input=b"caf\xe9 what are the signs\n/quit\n", capture_output=True,
@@ -367,7 +330,8 @@ def test_terminal_survives_non_utf8_stdin(cli_env: dict[str, str]) -> None:
 
 LOCATED = re.compile(r"^(?P<file>[\w./-]+\.ya?ml|intents|responses|flows):(?P<line>\d+): \S")
 MENU, LINKS = "responses/menu.yaml", "responses/links.yaml"
-ASK_BUTTONS = ('          - {label: "Yes", goto: tick, set: yes_flag}\n'
+ASK_BUTTONS = ('        buttons:\n'
+               '          - {label: "Yes", goto: tick, set: yes_flag}\n'
                '          - {label: "No", goto: tick}\n')
 EXAMPLES = "    examples:\n      - zq fixture example one\n      - zq fixture example two\n"
 
@@ -379,7 +343,6 @@ class Broken:
     breaks: Callable[[Path], None]
     words: tuple[str, ...]  # all in one message (case-insensitive): what is wrong and the fix
     line: Callable[[Path], int] | None = None  # the line it must point at, when exact
-    bug: str | None = None  # a known bug: the case is a strict xfail
 
 
 def _sub(rel: str, old: str, new: str) -> Callable[[Path], None]:
@@ -394,11 +357,6 @@ def _at(rel: str, marker: str) -> Callable[[Path], int]:
     return lambda root: line_with(root, rel, marker)
 
 
-TRACEBACK_BUG = ("bot/content.py iterates '{key}' without checking its type: `{key}: 5` "
-                 "raises TypeError and `guidance-bot validate` prints a traceback")
-UNLOCATED_BUG = ("`{key}: 5` (or true, or empty) is reported as '?:1: ...': the value "
-                 "carries no file, and bot/content.py's _parse_{key} passes the value itself "
-                 "as the place, so the message names no file")
 BROKEN = [
     Broken("tab-indentation", INTENTS,
            _sub(INTENTS, "      - zq fixture example two\n", "\t- zq fixture example two\n"),
@@ -408,10 +366,7 @@ BROKEN = [
            ("yaml", "fix")),
     Broken("unclosed-quote-line", INTENTS,
            _sub(INTENTS, "      - zq fixture example two\n", '      - "zq fixture example two\n'),
-           ("yaml",), _at(INTENTS, '- "zq'),
-           bug="an unclosed quote is reported at the END of the file (PyYAML's problem_mark, "
-               "'found unexpected end of stream'), not at the line where the quote opens "
-               "(its context_mark); bot/yamlsrc.py prefers problem_mark"),
+           ("yaml",), _at(INTENTS, '- "zq')),
     Broken("examples-a-number", INTENTS, _sub(INTENTS, EXAMPLES, "    examples: 5\n"),
            ("what_is_it", "examples", "add"), _at(INTENTS, "examples: 5")),
     Broken("routes-a-string", RESPONSES, _sub(RESPONSES, "routes: [zz_route]", 'routes: "x"'),
@@ -422,11 +377,10 @@ BROKEN = [
            _sub(FLOWS, ASK_BUTTONS, "        buttons: {label: Yes, goto: tick}\n"),
            ("button", "key: value")),
     Broken("buttons-a-number", FLOWS, _sub(FLOWS, ASK_BUTTONS, "        buttons: 5\n"),
-           ("button",), bug=TRACEBACK_BUG.format(key="buttons")),
+           ("button",)),
     Broken("options-a-number", FLOWS, _sub(
         FLOWS, "          - {id: opt_a, label: Option A}\n          - {id: opt_b, label: "
-               "Option B}\n", "          5\n"), ("option",), bug=TRACEBACK_BUG.format(
-                   key="options")),
+               "Option B}\n", "          5\n"), ("option",)),
     Broken("unknown-intent", INTENTS, _sub(INTENTS, "  what_is_it:\n", "  what_is_itt:\n"),
            ("unknown intent", "what_is_itt", "catalogue"), _at(INTENTS, "what_is_itt:")),
     Broken("dead-flow-target", FLOWS,
@@ -434,10 +388,7 @@ BROKEN = [
            ("nowhere", "does not exist", "fix the name")),
     Broken("response-starts-missing-flow", RESPONSES,
            _sub(RESPONSES, "    routes: [zz_route]\n", "    routes: [zz_route]\n    flow: nope\n"),
-           ("flow 'nope'", "does not exist"), _at(RESPONSES, "flow: nope"),
-           bug="a response naming a missing flow is reported as 'responses:1:' (the folder, "
-               "line 1) although bot/content.py knows where that response and its 'flow:' "
-               "key were written (_Collector.where)"),
+           ("flow 'nope'", "does not exist"), _at(RESPONSES, "flow: nope")),
     Broken("http-link", ROUTES,
            _sub(ROUTES, "url: https://example.org/help", "url: http://example.org/help"),
            ("http://example.org/help", "https://"), _at(ROUTES, "url: http:")),
@@ -453,26 +404,19 @@ BROKEN = [
     Broken("binary-file", INTENTS, _write(INTENTS, bytes(range(256)) * 4), ("utf-8",),
            lambda root: 1),
     Broken("nul-byte", INTENTS, _write(INTENTS, b"intents:\n  what_is_it:\x00\n"),
-           ("yaml",), bug="a control character gives PyYAML's two-line ReaderError text "
-                          "('...not allowed\\n  in \"<unicode string>\", position N') as "
-                          "the message, so validate prints a line without file:line"),
+           ("yaml",)),
     Broken("duplicate-key", RESPONSES,
            _sub(RESPONSES, "    source: About this bot\n",
                 "    source: About this bot\n    title: A second title\n"),
-           ("title", "twice"),
-           bug="a key written twice in one mapping (here 'title:' of a response) is "
-               "silently overwritten by the last one (bot/yamlsrc.py _build); validate "
-               "says 'content OK' and the first value is lost without a word"),
+           ("title", "twice")),
     Broken("menu-entry-a-list", MENU, _write(MENU, b"menu:\n  - flow: [contact]\n"),
-           ("menu",), bug="bot/content.py _parse_menu tests `target not in known[kind]` "
-                          "with an unhashable target: TypeError traceback"),
+           ("menu",)),
     Broken("menu-not-a-list", MENU, _write(MENU, b"menu: 5\n"), ("menu", "list"),
-           lambda root: 1, bug=UNLOCATED_BUG.format(key="menu")),
+           lambda root: 1),
     Broken("links-not-a-list", LINKS, _write(LINKS, b"links: 5\n"), ("links", "list"),
-           lambda root: 1, bug=UNLOCATED_BUG.format(key="links")),
+           lambda root: 1),
     Broken("quick-link-a-list", LINKS, _write(LINKS, b"links: [[emergency]]\n"),
-           ("quick link",), bug="bot/content.py _parse_links tests `rid not in routes` "
-                                "with an unhashable item: TypeError traceback"),
+           ("quick link",)),
 ]
 
 
@@ -483,8 +427,7 @@ def _validate(root: Path, cli_env: dict[str, str]) -> subprocess.CompletedProces
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=c.bug)] if c.bug
-                 else []) for c in BROKEN])
+    pytest.param(c, id=c.id) for c in BROKEN])
 def test_broken_content_gives_a_clear_validate_error(case: Broken, tmp_path: Path,
                                                      cli_env: dict[str, str]) -> None:
     root = build_tree(tmp_path)
@@ -518,7 +461,6 @@ SMALL_TREE = {
     LINKS: "links: [zz_route]\n",
 }
 WRONG = [5, True, None, "x", [], {"a": 1}, [[1]]]
-UNHASHABLE = (list, dict)
 
 
 def _paths(node: object, here: tuple = ()) -> list[tuple]:
@@ -543,33 +485,11 @@ def _replaced(data: object, path: tuple, value: object) -> object:
     return data
 
 
-def _known_bug(rel: str, data: object) -> bool:
-    """The crashes and the unlocated message pinned by the xfail cases of the catalogue."""
-    def values(x: object) -> list:
-        return list(x.values()) if isinstance(x, dict) else []
-
-    if rel == FLOWS and isinstance(data, dict):
-        nodes = [n for f in values(data.get("flows")) if isinstance(f, dict)
-                 for n in values(f.get("nodes")) if isinstance(n, dict)]
-        return any(isinstance(n.get(k), int | float) and n.get(k)
-                   for n in nodes for k in ("buttons", "options", "rules", "sections"))
-    for file, key in ((MENU, "menu"), (LINKS, "links")):
-        if rel == file and isinstance(data, dict) and key in data:
-            items = data[key]
-            if not isinstance(items, list | str | dict):
-                return True  # "?:1: ..." (menu-not-a-list, links-not-a-list)
-            if isinstance(items, list):
-                return any(isinstance(v, UNHASHABLE) for e in items
-                           for v in (e.values() if key == "menu" and isinstance(e, dict)
-                                     else [e]))
-    return False
-
-
 def test_wrong_types_anywhere_give_problems_not_crashes(tmp_path: Path) -> None:
     for rel, text in SMALL_TREE.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text, encoding="utf-8")
-    tried = known = 0
+    tried = 0
     for rel, text in SMALL_TREE.items():
         original = yaml.safe_load(text)
         for path in _paths(original):
@@ -577,9 +497,6 @@ def test_wrong_types_anywhere_give_problems_not_crashes(tmp_path: Path) -> None:
                 broken = _replaced(original, path, value)
                 (tmp_path / rel).write_text(yaml.safe_dump(broken), encoding="utf-8")
                 tried += 1
-                if _known_bug(rel, broken):
-                    known += 1
-                    continue
                 try:
                     load(tmp_path)
                 except ContentError as exc:
@@ -587,7 +504,7 @@ def test_wrong_types_anywhere_give_problems_not_crashes(tmp_path: Path) -> None:
                         shown = str(problem)
                         assert LOCATED.match(shown) and "\n" not in shown, (rel, path, shown)
         (tmp_path / rel).write_text(text, encoding="utf-8")
-    assert tried > 500 and known < tried / 10
+    assert tried > 500
 
 
 # ---------------------------------------------------------------- Bot API faults
