@@ -116,7 +116,7 @@ def machine() -> list[tuple[str, str]]:
         commit += f" + {len(dirty.splitlines())} uncommitted/untracked paths"
     pkgs = ", ".join(
         f"{d} {_version(d)}"
-        for d in ("python-telegram-bot", "rapidfuzz", "PyYAML", "scikit-learn", "aiohttp")
+        for d in ("python-telegram-bot", "httpx", "rapidfuzz", "PyYAML", "scikit-learn", "aiohttp")
     )
     return [
         ("CPU", _cpu_model()),
