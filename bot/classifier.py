@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-EPOCHS = 8
+EPOCHS = 6  # 8 measured no better on the dev and holdout sets, and 30% slower
 AGGRESSIVENESS = 0.5
 PRUNE = 0.005  # weights smaller than this are dropped: smaller, faster model
 NGRAM = 4

@@ -113,6 +113,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.matcher import Matcher, cache_dir
+
+    start = time.perf_counter()
+    matcher = Matcher(_load(args.content))
+    print(
+        f"matcher ready in {time.perf_counter() - start:.1f} s "
+        f"({len(matcher.model.classes)} intents; model cached in {cache_dir()})"
+    )
+    return 0
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from bot.evaluate import tune
 
@@ -160,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     cl = command("classify", "intent of each message, as JSON lines")
     cl.add_argument("text", nargs="*")
     cl.set_defaults(func=cmd_classify)
+    command(
+        "train", "train the matcher now and cache the model (else the first start does)"
+    ).set_defaults(func=cmd_train)
     command("examples", "training examples as JSON lines").set_defaults(func=cmd_examples)
     ev = command("eval", "accuracy on a labelled JSON-lines file")
     ev.add_argument("file")

@@ -23,12 +23,13 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot import classifier
 from bot.classifier import LinearModel
 from bot.model import OUT_OF_SCOPE, Content, MatcherSettings
 from bot.normalise import Lexicon, fold, stem
 
 MAX_ALTERNATIVES = 3
-MODEL_FORMAT = "linear-1"  # bump when features or training change: old caches are ignored
+MODEL_FORMAT = "linear-1"  # bump when features change; training settings are in the key too
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ class Matcher:
 
     def _model(self, training: list[tuple[list[str], str]], use_cache: bool) -> LinearModel:
         """Train, or load the model trained on exactly these examples before."""
-        key = hashlib.sha256(repr((MODEL_FORMAT, training)).encode()).hexdigest()[:16]
+        recipe = (MODEL_FORMAT, classifier.EPOCHS, classifier.AGGRESSIVENESS,
+                  classifier.PRUNE, classifier.NGRAM)
+        key = hashlib.sha256(repr((recipe, training)).encode()).hexdigest()[:16]
         path = cache_dir() / f"model-{key}.json"
         if use_cache and path.is_file():
             try:

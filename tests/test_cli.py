@@ -217,3 +217,10 @@ def test_tune_prints_thresholds_from_held_out_examples(run_cli) -> None:
         r"in-scope accuracy ([\d.]+), out-of-scope rejection ([\d.]+)", proc.stdout
     )
     assert accuracy and 0.5 < float(accuracy[1]) <= 1 and 0.5 < float(accuracy[2]) <= 1
+
+
+def test_train_caches_the_model(run_cli, cli_env) -> None:
+    proc = run_cli("train")
+    assert proc.returncode == 0, proc.stderr
+    assert "matcher ready" in proc.stdout and cli_env["GUIDANCE_CACHE_DIR"] in proc.stdout
+    assert list(Path(cli_env["GUIDANCE_CACHE_DIR"]).glob("model-*.json"))
