@@ -7,32 +7,43 @@ charity can repair a file without reading Python.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.fields import (
+    MAX_MESSAGE,
+    MAX_TITLE,
+    ROUTE_ID,
+    VALID_URL,
+    Collector,
+    ContentError,
+    Problem,
+    check_keys,
+    check_route_refs,
+    check_text,
+    entries,
+    mapping,
+    str_list,
+    text_field,
+)
+from bot.flowfile import parse_flows
 from bot.model import (
     CATALOGUE,
     IN_SCOPE,
-    Choice,
     Content,
     CrisisRules,
     Flow,
     MatcherSettings,
-    Node,
-    Option,
     Response,
     Route,
-    Rule,
-    Section,
 )
-from bot.render import PLACEHOLDER, render_node_text, render_response
+from bot.render import render_node_text, render_response
 from bot.yamlsrc import LDict, LList, YamlError, line_of, load_file
+
+__all__ = ["ContentError", "Problem", "default_root", "load"]
 
 CONTENT_DIRS = ("intents", "responses", "flows")
 TOP_KEYS = (
@@ -46,15 +57,6 @@ TOP_KEYS = (
     "menu",
     "links",
 )
-MAX_MESSAGE = 4096
-MAX_TITLE = 40
-MAX_LABEL = 40
-URL_IN_TEXT = re.compile(r"https?://|www\.|\b[\w.+-]+@[\w-]+\.[\w.]+")
-PHONE_IN_TEXT = re.compile(
-    r"(?<![\d£,.])(?:0\d{2,4}[ -]?\d{3}[ -]?\d{3,4}|999|101|111|116 ?123)(?![\d,])"
-)
-VALID_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/[^\s<>\"']*)?$")
-ROUTE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def default_root() -> Path:
@@ -63,178 +65,10 @@ def default_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
-class ContentError(Exception):
-    """Content failed validation; `problems` lists every error found."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} content problem(s)")
-        self.problems = problems
-
-
-class _Collector:
-    """Gathers problems with paths shown relative to the content root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.problems: list[Problem] = []
-        # Where each response and flow node was written, for checks made after parsing.
-        self.where: dict[tuple[str, ...], LDict] = {}
-
-    def rel(self, file: str) -> str:
-        try:
-            return str(Path(file).resolve().relative_to(self.root.resolve()))
-        except ValueError:
-            return file
-
-    def add(self, where: Any, message: str, line: int | None = None) -> None:
-        file = getattr(where, "file", None) or (where if isinstance(where, str) else "?")
-        self.problems.append(Problem(self.rel(file), line or line_of(where, 1), message))
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _keys(c: _Collector, m: LDict, allowed: Iterable[str], what: str) -> None:
-    allowed = tuple(allowed)
-    for key in m:
-        if key not in allowed:
-            c.add(
-                m,
-                f"unknown key '{key}' in {what} -> use one of: {', '.join(allowed)}",
-                m.line_of(key),
-            )
-
-
-def _str(c: _Collector, m: LDict, key: str, what: str, required: bool = True) -> str | None:
-    value = m.get(key)
-    if value is None:
-        if required:
-            c.add(m, f"{what} has no '{key}' -> add '{key}: ...'")
-        return None
-    if isinstance(value, datetime.date):
-        value = value.isoformat()
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        c.add(m, f"'{key}' of {what} must be text (put it in quotes)", m.line_of(key))
-        return None
-    text = str(value).strip()
-    if required and not text:
-        c.add(m, f"'{key}' of {what} is empty -> write the text", m.line_of(key))
-        return None
-    return text or None
-
-
-def _list(c: _Collector, m: LDict, key: str, what: str) -> tuple[str, ...]:
-    value = m.get(key)
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        c.add(m, f"'{key}' of {what} must be a list, e.g. [a, b]", m.line_of(key))
-        return ()
-    out = []
-    for item in value:
-        if not isinstance(item, str) or not item.strip():
-            c.add(m, f"'{key}' of {what} has an item that is not text", m.line_of(key))
-        else:
-            out.append(item.strip())
-    return tuple(out)
-
-
-def _items(c: _Collector, m: LDict, key: str, what: str) -> list:
-    """A key that holds a list of blocks; anything else is reported and ignored."""
-    value = m.get(key)
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    c.add(m, f"'{key}' of {what} must be a list of '- key: value' blocks", m.line_of(key))
-    return []
-
-
-def _mapping(c: _Collector, value: Any, where: Any, what: str) -> LDict | None:
-    if isinstance(value, LDict):
-        return value
-    c.add(where, f"{what} must be a block of 'key: value' lines")
-    return None
-
-
-def _check_text(c: _Collector, where: Any, text: str, what: str, routes: dict[str, Route]) -> None:
-    """Numbers and links belong in routes.yaml; placeholders must resolve; no markup."""
-    for name in PLACEHOLDER.findall(text):
-        if name not in routes:
-            c.add(
-                where,
-                f"{what} uses {{{name}}} but no route '{name}' exists -> "
-                "define it in responses/routes.yaml or fix the name",
-            )
-    bare = PLACEHOLDER.sub("", text)
-    if URL_IN_TEXT.search(bare):
-        c.add(
-            where,
-            f"{what} contains a web or email address -> put it in "
-            "responses/routes.yaml and list the route under 'routes:'",
-        )
-    if PHONE_IN_TEXT.search(bare):
-        c.add(
-            where,
-            f"{what} contains a phone number -> put it in responses/routes.yaml "
-            "and insert it with {route_id}",
-        )
-    if re.search(r"</?[a-zA-Z][^>]*>", bare):
-        c.add(where, f"{what} contains HTML tags -> write plain text; the bot formats it")
-
-
-def _check_route_refs(
-    c: _Collector, where: Any, ids: Iterable[str], what: str, routes: dict[str, Route]
-) -> None:
-    for rid in ids:
-        if rid not in routes:
-            c.add(
-                where,
-                f"{what} lists route '{rid}' which is not defined -> "
-                "add it to responses/routes.yaml or fix the name",
-            )
-
-
-def _entries(
-    c: _Collector, docs: list[LDict], kind: str, known: Iterable[str] | None = None
-) -> Iterator[tuple[str, LDict, str]]:
-    """Each `id: {...}` entry of the documents as (id, mapping, description).
-
-    Entries with an ID outside `known`, or that are not mappings, are
-    reported and skipped.
-    """
-    allowed = set(known) if known is not None else None
-    for doc in docs:
-        for key, raw in doc.items():
-            what = f"{kind} '{key}'"
-            if allowed is not None and key not in allowed:
-                c.add(
-                    doc,
-                    f"unknown intent '{key}' in {kind}s -> use an ID from the intent catalogue",
-                    doc.line_of(key),
-                )
-                continue
-            m = _mapping(c, raw, doc, what)
-            if m is not None:
-                yield str(key), m, what
-
-
 # ---------------------------------------------------------------- sections
 
 
-def _parse_routes(c: _Collector, docs: list[LDict]) -> dict[str, Route]:
+def _parse_routes(c: Collector, docs: list[LDict]) -> dict[str, Route]:
     routes: dict[str, Route] = {}
     fields = (
         "name",
@@ -249,14 +83,14 @@ def _parse_routes(c: _Collector, docs: list[LDict]) -> dict[str, Route]:
         "confidence",
         "checked",
     )
-    for rid, m, what in _entries(c, docs, "route"):
+    for rid, m, what in entries(c, docs, "route"):
         if not ROUTE_ID.match(str(rid)):
             c.add(m, f"route id '{rid}' must be lower-case letters, digits and _")
         if rid in routes:
             c.add(m, f"route '{rid}' is defined twice -> keep one")
-        _keys(c, m, fields, what)
+        check_keys(c, m, fields, what)
         vals = {
-            k: _str(c, m, k, what, required=k in ("name", "for", "source", "checked"))
+            k: text_field(c, m, k, what, required=k in ("name", "for", "source", "checked"))
             for k in fields
         }
         url = vals["url"]
@@ -289,11 +123,11 @@ def _parse_routes(c: _Collector, docs: list[LDict]) -> dict[str, Route]:
     return routes
 
 
-def _parse_intents(c: _Collector, docs: list[LDict]) -> dict[str, tuple[str, ...]]:
+def _parse_intents(c: Collector, docs: list[LDict]) -> dict[str, tuple[str, ...]]:
     intents: dict[str, tuple[str, ...]] = {}
     seen: dict[str, str] = {}
-    for iid, m, what in _entries(c, docs, "intent", CATALOGUE):
-        _keys(c, m, ("examples", "description"), what)
+    for iid, m, what in entries(c, docs, "intent", CATALOGUE):
+        check_keys(c, m, ("examples", "description"), what)
         examples = m.get("examples")
         if not isinstance(examples, list) or not examples:
             c.add(m, f"{what} has no examples -> add 'examples:' with one question a line")
@@ -327,27 +161,27 @@ def _parse_intents(c: _Collector, docs: list[LDict]) -> dict[str, tuple[str, ...
 
 
 def _parse_responses(
-    c: _Collector, docs: list[LDict], routes: dict[str, Route]
+    c: Collector, docs: list[LDict], routes: dict[str, Route]
 ) -> dict[str, Response]:
     responses: dict[str, Response] = {}
-    for rid, m, what in _entries(c, docs, "response", CATALOGUE):
+    for rid, m, what in entries(c, docs, "response", CATALOGUE):
         if rid in responses:
             c.add(m, f"{what} is defined twice -> keep one")
         c.where[("response", str(rid))] = m
-        _keys(c, m, ("title", "text", "source", "routes", "related", "flow"), what)
-        title = _str(c, m, "title", what) or str(rid)
-        text = _str(c, m, "text", what) or ""
-        source = _str(c, m, "source", what) or ""
+        check_keys(c, m, ("title", "text", "source", "routes", "related", "flow"), what)
+        title = text_field(c, m, "title", what) or str(rid)
+        text = text_field(c, m, "text", what) or ""
+        source = text_field(c, m, "source", what) or ""
         if len(title) > MAX_TITLE:
             c.add(
                 m,
                 f"{what} title is {len(title)} characters -> at most {MAX_TITLE}",
                 m.line_of("title"),
             )
-        _check_text(c, m.get("text", m), text, what, routes)
-        rlist = _list(c, m, "routes", what)
-        _check_route_refs(c, m.get("routes", m), rlist, what, routes)
-        related = _list(c, m, "related", what)
+        check_text(c, m.get("text", m), text, what, routes)
+        rlist = str_list(c, m, "routes", what)
+        check_route_refs(c, m.get("routes", m), rlist, what, routes)
+        related = str_list(c, m, "related", what)
         for other in related:
             if other not in IN_SCOPE:
                 c.add(m, f"{what} relates to unknown intent '{other}'", m.line_of("related"))
@@ -357,7 +191,7 @@ def _parse_responses(
                 f"{what} has {len(related)} related topics -> at most 3",
                 m.line_of("related"),
             )
-        flow = _str(c, m, "flow", what, required=False)
+        flow = text_field(c, m, "flow", what, required=False)
         responses[str(rid)] = Response(str(rid), title, text, source, rlist, related, flow)
     for iid in CATALOGUE:
         if iid not in responses:
@@ -365,191 +199,10 @@ def _parse_responses(
     return responses
 
 
-def _parse_node(c: _Collector, fid: str, nid: str, m: LDict, routes: dict[str, Route]) -> Node:
-    what = f"node '{nid}' of flow '{fid}'"
-    kind = _str(c, m, "type", what) or "result"
-    allowed = {
-        "question": ("type", "text", "buttons"),
-        "checklist": ("type", "text", "options", "done"),
-        "branch": ("type", "rules", "else"),
-        "result": ("type", "text", "sections", "routes", "source"),
-    }
-    if kind not in allowed:
-        c.add(
-            m,
-            f"{what} has type '{kind}' -> use question, checklist, branch or result",
-            m.line_of("type"),
-        )
-        return Node(nid, "result")
-    _keys(c, m, allowed[kind], what)
-    text = _str(c, m, "text", what, required=kind in ("question", "checklist")) or ""
-    if text:
-        _check_text(c, m.get("text", m), text, what, routes)
-    choices: list[Choice] = []
-    options: list[Option] = []
-    rules: list[Rule] = []
-    sections: list[Section] = []
-    for item in _items(c, m, "buttons", what):
-        b = _mapping(c, item, m, f"a button of {what}")
-        if b is not None:
-            _keys(c, b, ("label", "goto", "set"), f"a button of {what}")
-            label = _str(c, b, "label", f"a button of {what}") or "?"
-            if len(label) > MAX_LABEL:
-                c.add(b, f"button label '{label}' is too long -> at most {MAX_LABEL} characters")
-            choices.append(
-                Choice(
-                    label,
-                    _str(c, b, "goto", f"button '{label}'") or "",
-                    _str(c, b, "set", f"button '{label}'", required=False),
-                )
-            )
-    for item in _items(c, m, "options", what):
-        o = _mapping(c, item, m, f"an option of {what}")
-        if o is not None:
-            _keys(c, o, ("id", "label"), f"an option of {what}")
-            options.append(
-                Option(
-                    _str(c, o, "id", f"an option of {what}") or "?",
-                    _str(c, o, "label", f"an option of {what}") or "?",
-                )
-            )
-    for item in _items(c, m, "rules", what):
-        r = _mapping(c, item, m, f"a rule of {what}")
-        if r is not None:
-            _keys(c, r, ("if_any", "if_all", "goto"), f"a rule of {what}")
-            rules.append(
-                Rule(
-                    _str(c, r, "goto", f"a rule of {what}") or "",
-                    _list(c, r, "if_any", what),
-                    _list(c, r, "if_all", what),
-                )
-            )
-    for item in _items(c, m, "sections", what):
-        s = _mapping(c, item, m, f"a section of {what}")
-        if s is not None:
-            _keys(c, s, ("text", "routes", "when_any", "when_none"), f"a section of {what}")
-            stext = _str(c, s, "text", f"a section of {what}") or ""
-            _check_text(c, s.get("text", s), stext, f"a section of {what}", routes)
-            sroutes = _list(c, s, "routes", what)
-            _check_route_refs(c, s, sroutes, f"a section of {what}", routes)
-            sections.append(
-                Section(
-                    stext, sroutes, _list(c, s, "when_any", what), _list(c, s, "when_none", what)
-                )
-            )
-    nroutes = _list(c, m, "routes", what)
-    _check_route_refs(c, m, nroutes, what, routes)
-    if kind == "question" and not choices:
-        c.add(m, f"{what} is a question with no buttons -> add 'buttons:'")
-    if kind == "checklist" and not options:
-        c.add(m, f"{what} is a checklist with no options -> add 'options:'")
-    if kind == "result" and not (text or sections):
-        c.add(m, f"{what} is a result with no text -> add 'text:' or 'sections:'")
-    done = _str(c, m, "done", what, required=kind == "checklist")
-    otherwise = _str(c, m, "else", what, required=kind == "branch")
-    source = _str(c, m, "source", what, required=kind == "result")
-    return Node(
-        nid,
-        kind,
-        text,
-        tuple(choices),
-        tuple(options),
-        done,
-        tuple(rules),
-        otherwise,
-        tuple(sections),
-        nroutes,
-        source,
-    )
-
-
-def _check_flow_graph(c: _Collector, flow: Flow, where: LDict) -> None:
-    nodes = flow.nodes
-
-    def at(nid: str) -> LDict:
-        return c.where.get(("node", flow.id, nid), where)
-
-    if flow.start not in nodes:
-        c.add(where, f"flow '{flow.id}' starts at '{flow.start}' which is not a node")
-        return
-    for node in nodes.values():
-        for target in node.targets():
-            if target not in nodes:
-                c.add(
-                    at(node.id),
-                    f"node '{node.id}' of flow '{flow.id}' goes to '{target}' "
-                    "which does not exist -> fix the name or add the node",
-                )
-    set_flags = {ch.set for n in nodes.values() for ch in n.choices if ch.set}
-    set_flags |= {o.id for n in nodes.values() for o in n.options}
-    for node in nodes.values():
-        used = [f for r in node.rules for f in (*r.if_any, *r.if_all)]
-        used += [f for s in node.sections for f in (*s.when_any, *s.when_none)]
-        for flag in used:
-            if flag not in set_flags:
-                c.add(
-                    at(node.id),
-                    f"node '{node.id}' of flow '{flow.id}' tests '{flag}' which no "
-                    "button or option sets -> fix the name",
-                )
-    # Reachability and "every path ends in a result" (no loops, no dead ends).
-    state: dict[str, int] = {}
-
-    def visit(nid: str, trail: tuple[str, ...]) -> None:
-        if nid not in nodes:
-            return
-        if state.get(nid) == 1:
-            c.add(
-                at(trail[-1] if trail else nid),
-                f"flow '{flow.id}' loops: {' -> '.join((*trail, nid))} -> "
-                "every path must end in a result",
-            )
-            return
-        if state.get(nid) == 2:
-            return
-        state[nid] = 1
-        node = nodes[nid]
-        if node.type != "result" and not node.targets():
-            c.add(at(nid), f"node '{nid}' of flow '{flow.id}' leads nowhere -> add a goto")
-        for target in node.targets():
-            visit(target, (*trail, nid))
-        state[nid] = 2
-
-    visit(flow.start, ())
-    for nid in nodes:
-        if nid not in state:
-            c.add(
-                at(nid),
-                f"node '{nid}' of flow '{flow.id}' cannot be reached from "
-                f"'{flow.start}' -> link it or remove it",
-            )
-
-
-def _parse_flows(c: _Collector, docs: list[LDict], routes: dict[str, Route]) -> dict[str, Flow]:
-    flows: dict[str, Flow] = {}
-    for fid, m, what in _entries(c, docs, "flow"):
-        if fid in flows:
-            c.add(m, f"{what} is defined twice -> keep one")
-        _keys(c, m, ("title", "start", "nodes"), what)
-        title = _str(c, m, "title", what) or str(fid)
-        start = _str(c, m, "start", what) or ""
-        raw_nodes = _mapping(c, m.get("nodes"), m, f"'nodes' of {what}") or LDict()
-        nodes = {}
-        for nid, nraw in raw_nodes.items():
-            nm = _mapping(c, nraw, raw_nodes, f"node '{nid}'")
-            if nm is not None:
-                c.where[("node", str(fid), str(nid))] = nm
-                nodes[str(nid)] = _parse_node(c, str(fid), str(nid), nm, routes)
-        flow = Flow(str(fid), title, start, nodes)
-        _check_flow_graph(c, flow, m)
-        flows[str(fid)] = flow
-    return flows
-
-
-def _parse_lexicon(c: _Collector, docs: list[LDict]) -> dict[str, str]:
+def _parse_lexicon(c: Collector, docs: list[LDict]) -> dict[str, str]:
     lexicon: dict[str, str] = {}
     for doc in docs:
-        _keys(c, doc, ("replace",), "the lexicon")
+        check_keys(c, doc, ("replace",), "the lexicon")
         repl = doc.get("replace") or LDict()
         if not isinstance(repl, dict):
             c.add(doc, "lexicon 'replace' must be 'variant: canonical' lines")
@@ -566,10 +219,10 @@ def _parse_lexicon(c: _Collector, docs: list[LDict]) -> dict[str, str]:
     return lexicon
 
 
-def _parse_matcher(c: _Collector, docs: list[LDict]) -> MatcherSettings:
+def _parse_matcher(c: Collector, docs: list[LDict]) -> MatcherSettings:
     values: dict[str, float] = dict(vars(MatcherSettings()))
     for doc in docs:
-        _keys(c, doc, tuple(values), "the matcher settings")
+        check_keys(c, doc, tuple(values), "the matcher settings")
         for key in values:
             if key in doc:
                 v = doc[key]
@@ -585,12 +238,12 @@ def _parse_matcher(c: _Collector, docs: list[LDict]) -> MatcherSettings:
     return MatcherSettings(**values)
 
 
-def _parse_crisis(c: _Collector, docs: list[LDict]) -> CrisisRules:
+def _parse_crisis(c: Collector, docs: list[LDict]) -> CrisisRules:
     lists: dict[str, list[str]] = {"danger": [], "topic": [], "general": [], "urgent": []}
     for doc in docs:
-        _keys(c, doc, tuple(lists), "the crisis rules")
+        check_keys(c, doc, tuple(lists), "the crisis rules")
         for key, out in lists.items():
-            for pattern in _list(c, doc, key, "the crisis rules"):
+            for pattern in str_list(c, doc, key, "the crisis rules"):
                 try:
                     re.compile(pattern)
                 except re.error as exc:
@@ -611,12 +264,12 @@ def _parse_crisis(c: _Collector, docs: list[LDict]) -> CrisisRules:
 
 
 def _parse_menu(
-    c: _Collector, docs: list[Any], responses: dict[str, Response], flows: dict[str, Flow]
+    c: Collector, docs: list[Any], responses: dict[str, Response], flows: dict[str, Flow]
 ) -> tuple[tuple[str, str], ...]:
     menu: list[tuple[str, str]] = []
     for doc in docs:
         for item in doc:
-            m = _mapping(c, item, doc, "a menu entry")
+            m = mapping(c, item, doc, "a menu entry")
             if m is None or len(m) != 1:
                 c.add(doc, "a menu entry must be one '- intent: ID' or '- flow: ID'")
                 continue
@@ -631,7 +284,7 @@ def _parse_menu(
     return tuple(menu)
 
 
-def _parse_links(c: _Collector, docs: list[Any], routes: dict[str, Route]) -> tuple[str, ...]:
+def _parse_links(c: Collector, docs: list[Any], routes: dict[str, Route]) -> tuple[str, ...]:
     links: list[str] = []
     for doc in docs:
         for rid in doc:
@@ -659,7 +312,7 @@ def _files(root: Path) -> list[Path]:
 def load(root: Path | None = None) -> Content:
     """Load every content file under `root`; raise ContentError listing all problems."""
     root = Path(root) if root else default_root()
-    c = _Collector(root)
+    c = Collector(root)
     docs: dict[str, list[Any]] = {k: [] for k in TOP_KEYS}
     digest = hashlib.sha256()
     files = _files(root)
@@ -697,7 +350,7 @@ def load(root: Path | None = None) -> Content:
     routes = _parse_routes(c, docs["routes"])
     intents = _parse_intents(c, docs["intents"])
     responses = _parse_responses(c, docs["responses"], routes)
-    flows = _parse_flows(c, docs["flows"], routes)
+    flows = parse_flows(c, docs["flows"], routes)
     for resp in responses.values():
         if resp.flow and resp.flow not in flows:
             where = c.where.get(("response", resp.id), LDict())
@@ -731,7 +384,7 @@ def load(root: Path | None = None) -> Content:
     return content
 
 
-def _check_lengths(c: _Collector, content: Content) -> None:
+def _check_lengths(c: Collector, content: Content) -> None:
     """Render every answer and flow step once; none may exceed Telegram's limit."""
     for resp in content.responses.values():
         size = len(render_response(content, resp))

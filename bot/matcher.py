@@ -68,8 +68,13 @@ class Matcher:
 
     def _model(self, training: list[tuple[list[str], str]], use_cache: bool) -> LinearModel:
         """Train, or load the model trained on exactly these examples before."""
-        recipe = (MODEL_FORMAT, classifier.EPOCHS, classifier.AGGRESSIVENESS,
-                  classifier.PRUNE, classifier.NGRAM)
+        recipe = (
+            MODEL_FORMAT,
+            classifier.EPOCHS,
+            classifier.AGGRESSIVENESS,
+            classifier.PRUNE,
+            classifier.NGRAM,
+        )
         key = hashlib.sha256(repr((recipe, training)).encode()).hexdigest()[:16]
         path = cache_dir() / f"model-{key}.json"
         if use_cache and path.is_file():
