@@ -188,7 +188,7 @@ class Engine:
         if match.band == "reject":
             return self.answer("out_of_scope", state, suggestions=alts, kind="fallback")
         kind = "suggest" if match.band == "suggest" else "answer"
-        return self.answer(match.intent, state, suggestions=alts if alts else [], kind=kind)
+        return self.answer(match.intent, state, suggestions=alts, kind=kind)
 
     def answer(
         self, intent: str, state: State, suggestions: list[str] | None = None, kind: str = "answer"
@@ -207,12 +207,13 @@ class Engine:
             rows += [(Button(c.responses[s].title, data=f"i:{s}"),) for s in suggestions]
         elif resp.related and kind == "answer" and intent not in MENU_INTENTS:
             rows.append(tuple(Button(c.responses[r].title, data=f"i:{r}") for r in resp.related))
-        rows.append(self._nav(state, intent))
+        rows.append(self._nav(state))
         if intent in MENU_INTENTS:
             rows = rows[:-1] + self._menu_rows() + [rows[-1]]
         return Reply(text, resp.title, source_line(resp.source), tuple(rows), kind, intent)
 
-    def _nav(self, state: State, intent: str | None = None) -> tuple[Button, ...]:
+    def _nav(self, state: State) -> tuple[Button, ...]:
+        """Menu, and a way back into a guide the user left to ask something."""
         row = [Button("☰ Menu", data=MENU)]
         pos = state.flow
         if pos and self._node(pos).type != "result":
@@ -223,12 +224,10 @@ class Engine:
     # ------------------------------------------------------------ commands
 
     def _command(self, state: State, name: str, arg: str) -> Outcome:
-        if name == "start" and arg:
-            name = arg.lower() if arg.lower() in FLOW_COMMANDS or arg.lower() == "links" else ""
-            if not name:
+        if name == "start":  # deep links: /start signs, contact, report or links
+            name = arg.lower()
+            if name not in (*FLOW_COMMANDS, "links"):
                 return Outcome([self._welcome()], state)
-        if name == "start":
-            return Outcome([self._welcome()], state)
         if name == "menu":
             return Outcome([self._menu_reply()], state)
         if name in FLOW_COMMANDS:
@@ -238,10 +237,7 @@ class Engine:
         if name == "links":
             return Outcome([self.links_reply()], state)
         if name == "forget":
-            text = (
-                "Done: I have erased everything stored for this chat (your place in any "
-                "step-by-step guide). I keep no message text."
-            )
+            text = "Done: I have erased everything stored for this chat. I never keep message text."
             return Outcome(
                 [Reply(text, "Forgotten", kind="forget", buttons=(self._nav(State()),))],
                 State(),
