@@ -42,11 +42,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import bot.telegram as bot_telegram
+import bot.tgadapter as tgadapter
 from bot import tgformat
 from bot.content import ContentError, load
 from bot.engine import COMMANDS, RESUME, Command, Engine, Press, Reply, State, Text
 from bot.model import CATALOGUE, Content
-from bot.telegram import GROUP_FOOTER, MEDIA_DELETED, SEND_TRIES
+from bot.tgadapter import GROUP_FOOTER, MEDIA_DELETED, SEND_TRIES
 from tests.emulator import BotApiEmulator, _check_markup, parse_html
 from tests.test_content import (
     FIXTURE_FILES,
@@ -604,7 +605,7 @@ async def test_faults_at_random_points_every_message_answered(
         await asyncio.sleep(SEND_DELAY)  # the late first copy of a timed-out send lands
         await emu.wait_for(lambda: not emu.pending_updates)
 
-    sorry = plain(Reply(bot_telegram.fill(content, bot_telegram.SORRY)))
+    sorry = plain(Reply(tgadapter.fill(content, tgadapter.SORRY)))
     failed = {int(m[1]) for r in caplog.records
               if (m := re.match(r"update (\d+) failed", r.getMessage()))}
     seen = []

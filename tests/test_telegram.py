@@ -28,13 +28,8 @@ from bot import tgformat
 from bot.engine import COMMANDS, Command, Engine, Outcome, Press, Reply, State, Text
 from bot.model import Content
 from bot.store import DB_NAME, Store
-from bot.telegram import (
-    GROUP_FOOTER,
-    MEDIA_DELETED,
-    MEDIA_NOT_DELETED,
-    UPDATES,
-    build_application,
-)
+from bot.telegram import UPDATES, build_application
+from bot.tgadapter import GROUP_FOOTER, MEDIA_DELETED, MEDIA_NOT_DELETED
 from tests.emulator import MEDIA_KINDS, NOT_MODIFIED, BotApiEmulator, polling
 
 TOKEN = "123:TESTtoken_d41d8cd98f"  # distinctive, so a leak into logs or stderr is visible
