@@ -92,11 +92,13 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, engine: Engine, model_cache: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+def sandbox(
+    tmp_path: Path, engine: Engine, model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> Sandbox:
     """A private copy of the session's trained model cache, HOME and working directory."""
-    box = Sandbox(tmp_path, tmp_path / "data", tmp_path / "cache", tmp_path / "home",
-                  tmp_path / "cwd")
+    box = Sandbox(
+        tmp_path, tmp_path / "data", tmp_path / "cache", tmp_path / "home", tmp_path / "cwd"
+    )
     shutil.copytree(model_cache, box.cache)
     box.home.mkdir()
     box.cwd.mkdir()
@@ -143,8 +145,10 @@ class KeepEverything(logging.Handler):
 
 
 @pytest.fixture
-def logs(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-         ) -> Iterator[KeepEverything]:
+def logs(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> Iterator[KeepEverything]:
     """Root and every library logger at DEBUG, a record keeper on the root (and on any logger
     that does not propagate), and caplog at DEBUG too.
 
@@ -157,8 +161,10 @@ def logs(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
     attached: list[logging.Logger] = []
 
     def all_debug() -> None:
-        for logger in [logging.getLogger(), *(logging.getLogger(n) for n in
-                                              list(logging.root.manager.loggerDict))]:
+        for logger in [
+            logging.getLogger(),
+            *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict)),
+        ]:
             saved.setdefault(logger, logger.level)
             logger.setLevel(logging.DEBUG)
             if not logger.propagate and keep not in logger.handlers:
@@ -185,8 +191,11 @@ def logs(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
             logger.setLevel(level)
 
 
-def assert_no_log_trace(canary: str, keep: KeepEverything, caplog: pytest.LogCaptureFixture,
-                        ) -> None:
+def assert_no_log_trace(
+    canary: str,
+    keep: KeepEverything,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     assert keep.records, "the record keeper saw nothing: the logging set-up is broken"
     leaked = [r for r in keep.records if canary in r]
     assert not leaked, leaked[:3]
@@ -220,12 +229,23 @@ def terminal_lines(canary: str) -> list[str]:
 def test_terminal_process_keeps_no_trace(cli_env: dict[str, str], sandbox: Sandbox) -> None:
     canary = new_canary()
     cache_before = all_files(sandbox.cache)
-    env = dict(cli_env, GUIDANCE_CACHE_DIR=str(sandbox.cache), HOME=str(sandbox.home),
-               XDG_CACHE_HOME=str(sandbox.home / ".cache"), PYTHONDONTWRITEBYTECODE="1")
+    env = dict(
+        cli_env,
+        GUIDANCE_CACHE_DIR=str(sandbox.cache),
+        HOME=str(sandbox.home),
+        XDG_CACHE_HOME=str(sandbox.home / ".cache"),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "chat"], cwd=sandbox.cwd, env=env,
-        input="\n".join(terminal_lines(canary)) + "\n", capture_output=True, text=True,
-        encoding="utf-8", timeout=60)
+        [sys.executable, "-m", "bot", "chat"],
+        cwd=sandbox.cwd,
+        env=env,
+        input="\n".join(terminal_lines(canary)) + "\n",
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "What I store" in proc.stdout  # /privacy was answered: the session really ran
     assert canary not in proc.stdout and canary not in proc.stderr
@@ -234,10 +254,13 @@ def test_terminal_process_keeps_no_trace(cli_env: dict[str, str], sandbox: Sandb
     assert all_files(sandbox.cwd) == set() and all_files(sandbox.home) == set()
 
 
-def test_terminal_in_process_keeps_no_trace(engine: Engine, sandbox: Sandbox,
-                                            logs: KeepEverything,
-                                            caplog: pytest.LogCaptureFixture,
-                                            capfd: pytest.CaptureFixture) -> None:
+def test_terminal_in_process_keeps_no_trace(
+    engine: Engine,
+    sandbox: Sandbox,
+    logs: KeepEverything,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture,
+) -> None:
     canary = new_canary()
     out = StringIO()
     assert chat(engine, StringIO("\n".join(terminal_lines(canary)) + "\n"), out) == 0
@@ -262,8 +285,14 @@ async def emu() -> AsyncIterator[BotApiEmulator]:
 
 def raw_message(chat_id: int, text: str, **extra: object) -> JSON:
     user = {"id": chat_id, "is_bot": False, "first_name": "T"}
-    return {"message_id": 900, "date": int(time.time()), "from": user,
-            "chat": {"id": chat_id, "type": "private", "first_name": "T"}, "text": text, **extra}
+    return {
+        "message_id": 900,
+        "date": int(time.time()),
+        "from": user,
+        "chat": {"id": chat_id, "type": "private", "first_name": "T"},
+        "text": text,
+        **extra,
+    }
 
 
 async def forge_press(emu: BotApiEmulator, chat_id: int, message_id: int, data: str) -> None:
@@ -272,26 +301,30 @@ async def forge_press(emu: BotApiEmulator, chat_id: int, message_id: int, data: 
     before = len(emu.calls)
     emu.user_presses_button(chat_id, message_id, data, require_button=False)
     await emu.wait_for(lambda: len(emu.callback_answers) > answered)
-    await emu.wait_for(lambda: any(m in ("sendMessage", "editMessageText")
-                                   for m, _ in emu.calls[before:]))
+    await emu.wait_for(
+        lambda: any(m in ("sendMessage", "editMessageText") for m, _ in emu.calls[before:])
+    )
 
 
 async def settle(emu: BotApiEmulator, *chats: int) -> None:
     """A /menu in each chat, answered: each chat's earlier updates are all handled."""
     for chat_id in chats:
-        await replies_to(emu, chat_id, lambda c=chat_id: emu.user_sends_command(
-            c, "menu", address_bot=c < 0))
+        await replies_to(
+            emu, chat_id, lambda c=chat_id: emu.user_sends_command(c, "menu", address_bot=c < 0)
+        )
 
 
-async def step_into_guide(emu: BotApiEmulator, engine: Engine, chat_id: int,
-                          flow: JSON) -> None:
+async def step_into_guide(emu: BotApiEmulator, engine: Engine, chat_id: int, flow: JSON) -> None:
     """Press the first answer on the /contact message that leads to another question (so
     the chat is mid-guide, with history); the bot edits the message in place."""
     start = engine.handle(State(), Command("contact"))
-    data = next(b["callback_data"] for row in keys(flow) for b in row
-                if b.get("callback_data", "").startswith("q:")
-                and engine.handle(start.state, Press(b["callback_data"])).replies[0].kind
-                == "flow")
+    data = next(
+        b["callback_data"]
+        for row in keys(flow)
+        for b in row
+        if b.get("callback_data", "").startswith("q:")
+        and engine.handle(start.state, Press(b["callback_data"])).replies[0].kind == "flow"
+    )
     edits = len(emu.calls_to("editMessageText"))
     emu.user_presses_button(chat_id, flow["message_id"], data)
     await emu.wait_for(lambda: len(emu.calls_to("editMessageText")) > edits)
@@ -302,11 +335,16 @@ def bot_authored(message: JSON) -> JSON:
     return {k: v for k, v in message.items() if k != "reply_to_message"}
 
 
-async def test_telegram_keeps_no_trace(emu: BotApiEmulator, content: Content, engine: Engine,
-                                       sandbox: Sandbox, logs: KeepEverything,
-                                       caplog: pytest.LogCaptureFixture,
-                                       capfd: pytest.CaptureFixture,
-                                       recwarn: pytest.WarningsRecorder) -> None:
+async def test_telegram_keeps_no_trace(
+    emu: BotApiEmulator,
+    content: Content,
+    engine: Engine,
+    sandbox: Sandbox,
+    logs: KeepEverything,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture,
+    recwarn: pytest.WarningsRecorder,
+) -> None:
     canary = new_canary()
     other = CHAT + 1
     cache_before = all_files(sandbox.cache)
@@ -323,13 +361,21 @@ async def test_telegram_keeps_no_trace(emu: BotApiEmulator, content: Content, en
         # Inside a flow: a real press, free text mid-flow, then forged button data.
         [flow] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "contact"))
         await step_into_guide(emu, engine, CHAT, flow)
-        await replies_to(emu, CHAT, lambda: emu.user_sends_text(
-            CHAT, f"{canary} can i just block him"))
+        await replies_to(
+            emu, CHAT, lambda: emu.user_sends_text(CHAT, f"{canary} can i just block him")
+        )
         [state] = db_rows(sandbox.data, CHAT)[0]
         node = json.loads(state[0])["node"]
-        forged = [f"q:contact:{node}:{canary}", f"t:contact:{node}:{canary}",
-                  f"d:contact:{canary}", f"i:{canary}", f"f:{canary}", f"x:{canary}", canary,
-                  f"{canary}:{canary}"]
+        forged = [
+            f"q:contact:{node}:{canary}",
+            f"t:contact:{node}:{canary}",
+            f"d:contact:{canary}",
+            f"i:{canary}",
+            f"f:{canary}",
+            f"x:{canary}",
+            canary,
+            f"{canary}:{canary}",
+        ]
         for data in forged:
             await forge_press(emu, CHAT, flow["message_id"], data[:64])
 
@@ -340,8 +386,14 @@ async def test_telegram_keeps_no_trace(emu: BotApiEmulator, content: Content, en
         emu.user_sends_media(CHAT, "photo", media_group_id=f"album-{canary}")
 
         # Inline mode.
-        for n, query in enumerate([canary, f"should i look at the pics {canary}",
-                                   f"he says he will kill himself tonight {canary}"], start=1):
+        for n, query in enumerate(
+            [
+                canary,
+                f"should i look at the pics {canary}",
+                f"he says he will kill himself tonight {canary}",
+            ],
+            start=1,
+        ):
             emu.user_sends_inline_query(USER, query)
             await emu.wait_for(lambda n=n: len(emu.inline_answers) >= n)
 
@@ -350,27 +402,45 @@ async def test_telegram_keeps_no_trace(emu: BotApiEmulator, content: Content, en
         emu.user_sends_group_text(GROUP, f"@some_other_bot {canary}")
         emu.user_sends_command(GROUP, "start@some_other_bot", canary)
         emu.user_sends_media(GROUP, "photo", canary)
-        [answer] = await replies_to(emu, GROUP, lambda: emu.user_sends_group_text(
-            GROUP, f"what are the signs {canary}", mention_bot=True))
-        await replies_to(emu, GROUP, lambda: emu.user_sends_group_text(
-            GROUP, f"and if he paid {canary}", reply_to_bot_message_id=answer["message_id"]))
-        await replies_to(emu, GROUP, lambda: emu.user_sends_command(
-            GROUP, "help", canary, address_bot=True))
+        [answer] = await replies_to(
+            emu,
+            GROUP,
+            lambda: emu.user_sends_group_text(
+                GROUP, f"what are the signs {canary}", mention_bot=True
+            ),
+        )
+        await replies_to(
+            emu,
+            GROUP,
+            lambda: emu.user_sends_group_text(
+                GROUP, f"and if he paid {canary}", reply_to_bot_message_id=answer["message_id"]
+            ),
+        )
+        await replies_to(
+            emu, GROUP, lambda: emu.user_sends_command(GROUP, "help", canary, address_bot=True)
+        )
 
         # Updates the bot must ignore: an edit, an unreadable message, an inline-message press.
         emu.push_raw_update({"edited_message": raw_message(CHAT, canary, edit_date=1)})
         emu.push_raw_update({"message": {"text": canary, "chat": {"id": CHAT}}})
-        emu.push_raw_update({"callback_query": {
-            "id": "77", "chat_instance": "1", "inline_message_id": canary, "data": canary,
-            "from": {"id": USER, "is_bot": False, "first_name": "T"}}})
+        emu.push_raw_update(
+            {
+                "callback_query": {
+                    "id": "77",
+                    "chat_instance": "1",
+                    "inline_message_id": canary,
+                    "data": canary,
+                    "from": {"id": USER, "is_bot": False, "first_name": "T"},
+                }
+            }
+        )
 
         # An answer that cannot be sent: through the retries and the error handler. (A /menu
         # in each chat first: a chat's updates are handled in order, so nothing else is
         # still sending when the fault is armed.)
         await settle(emu, CHAT, GROUP)
         emu.fail_next("sendMessage", status=500, times=3)
-        [sorry] = await replies_to(emu, CHAT, lambda: emu.user_sends_text(
-            CHAT, f"help {canary}"))
+        [sorry] = await replies_to(emu, CHAT, lambda: emu.user_sends_text(CHAT, f"help {canary}"))
         assert sorry["text"].startswith("Sorry")
 
         # A second chat leaves with /forget and /clear, both with the canary as argument.
@@ -396,8 +466,9 @@ async def test_telegram_keeps_no_trace(emu: BotApiEmulator, content: Content, en
             assert canary not in json.dumps(bot_authored(message), ensure_ascii=False)
     for answer in emu.inline_answers:
         assert canary not in json.dumps(answer, ensure_ascii=False)
-    assert any(canary in json.dumps(m.get("reply_to_message", {})) for m in emu.sent(GROUP)), \
+    assert any(canary in json.dumps(m.get("reply_to_message", {})) for m in emu.sent(GROUP)), (
         "expected Telegram's own quote of the group question (the check above excludes it)"
+    )
 
     # No file, no store row, no log record, no output, no warning.
     assert files_with(sandbox.root, canary) == []
@@ -414,8 +485,13 @@ async def test_telegram_keeps_no_trace(emu: BotApiEmulator, content: Content, en
 
 def assert_state_rows_hold_only_content_ids(rows: list[tuple], content: Content) -> None:
     """A stored state holds flow ids, node ids and flags from the content - nothing typed."""
-    flags = {ch.set for f in content.flows.values() for n in f.nodes.values()
-             for ch in n.choices if ch.set}
+    flags = {
+        ch.set
+        for f in content.flows.values()
+        for n in f.nodes.values()
+        for ch in n.choices
+        if ch.set
+    }
     flags |= {o.id for f in content.flows.values() for n in f.nodes.values() for o in n.options}
     states = [json.loads(r[2]) for r in rows if r[0] == "chat_state"]
     assert states, "no flow position was stored: the flow steps above did not run"
@@ -460,14 +536,19 @@ def test_schema_holds_only_what_privacy_says(tmp_path: Path) -> None:
     """Chat ids, message ids, the small state and timestamps: no column could hold text."""
     Store(tmp_path).close()
     with contextlib.closing(sqlite3.connect(tmp_path / DB_NAME)) as db:
-        tables = {t: [c[1] for c in db.execute(f'PRAGMA table_info("{t}")')]
-                  for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"chat_state": ["chat_id", "state", "updated"],
-                      "chat_messages": ["chat_id", "message_id", "sent"]}
+        tables = {
+            t: [c[1] for c in db.execute(f'PRAGMA table_info("{t}")')]
+            for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    assert tables == {
+        "chat_state": ["chat_id", "state", "updated"],
+        "chat_messages": ["chat_id", "message_id", "sent"],
+    }
 
 
-async def test_telegram_privacy_and_forget(emu: BotApiEmulator, content: Content,
-                                           engine: Engine, sandbox: Sandbox) -> None:
+async def test_telegram_privacy_and_forget(
+    emu: BotApiEmulator, content: Content, engine: Engine, sandbox: Sandbox
+) -> None:
     data = sandbox.data
     bystander = CHAT + 7
     async with running(emu, content, data):
@@ -494,8 +575,9 @@ async def test_telegram_privacy_and_forget(emu: BotApiEmulator, content: Content
         # The old guide's buttons are now stale: the expired reply, not a step of the guide.
         pressed = next(m for m in emu.sent(CHAT) if m["message_id"] == flow["message_id"])
         stale = keys(pressed)[0][0]["callback_data"]
-        [expired] = await replies_to(emu, CHAT, lambda: emu.user_presses_button(
-            CHAT, flow["message_id"], stale))
+        [expired] = await replies_to(
+            emu, CHAT, lambda: emu.user_presses_button(CHAT, flow["message_id"], stale)
+        )
         [want] = engine.handle(State(), Press(stale)).replies
         assert expired["text"] == plain(want)
         assert expired["text"].startswith("Menu\n\nThat menu has expired")
@@ -537,12 +619,14 @@ def _aged_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, age: float) -> 
 
 
 def test_state_of_a_quiet_chat_is_gone_after_the_stated_time(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = _aged_store(tmp_path, monkeypatch, STATE_TTL + 3600)
     assert db_rows(data, CHAT)[0] == []
 
 
 def test_message_ids_of_a_quiet_chat_are_gone_after_the_stated_time(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = _aged_store(tmp_path, monkeypatch, DELETE_WINDOW + 3600)
     assert db_rows(data, CHAT)[1] == []

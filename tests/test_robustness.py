@@ -64,36 +64,95 @@ from tests.test_content import (
 from tests.test_telegram import CHAT, TOKEN, plain, running
 
 REPO = Path(__file__).resolve().parent.parent
-PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[
-    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+PROPERTY = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 CHEAP = settings(PROPERTY, max_examples=150)
 
 
 # ---------------------------------------------------------------- text strategies
 
 ANY_CHAR = st.characters(exclude_categories=("Cs",))  # every code point but surrogates
-CONTROL = st.one_of(st.characters(max_codepoint=0x1F),
-                    st.sampled_from(["\x7f", "\x85", "\u2028", "\u2029", "\x00"]))
+CONTROL = st.one_of(
+    st.characters(max_codepoint=0x1F), st.sampled_from(["\x7f", "\x85", "\u2028", "\u2029", "\x00"])
+)
 RTL = st.characters(min_codepoint=0x0590, max_codepoint=0x06FF)  # Hebrew and Arabic
-EMOJI = st.sampled_from([
-    "😀", "👩\u200d👩\u200d👧", "🏳️\u200d🌈", "👍🏽", "🇬🇧", "🧑\u200d💻", "\u200d", "\u200c",
-    "\u200b", "\ufeff", "\u202e", "\u2066", "\u200f", "\ufe0f", "\u0301", "𝕙𝕖𝕝𝕡",
-])
-MARKUP = st.sampled_from([
-    "<b>", "</b>", "*_[", "&amp;", "</i>", "<a href=x>", "<", ">", "&", "&#0;", "&lt;",
-    "<br/>", "<tg-spoiler>", "```", "]]>", "<!--", "{emergency}", "{0}", "%s", "%(x)s", "\\",
-])
-WORDS = st.sampled_from([
-    "what are the signs", "he says he will kill himself", "tonight", "he paid £200",
-    "sextortion", "report to ceop", "999", "nudes", "block him", "help", "/start", "my son",
-])
+EMOJI = st.sampled_from(
+    [
+        "😀",
+        "👩\u200d👩\u200d👧",
+        "🏳️\u200d🌈",
+        "👍🏽",
+        "🇬🇧",
+        "🧑\u200d💻",
+        "\u200d",
+        "\u200c",
+        "\u200b",
+        "\ufeff",
+        "\u202e",
+        "\u2066",
+        "\u200f",
+        "\ufe0f",
+        "\u0301",
+        "𝕙𝕖𝕝𝕡",
+    ]
+)
+MARKUP = st.sampled_from(
+    [
+        "<b>",
+        "</b>",
+        "*_[",
+        "&amp;",
+        "</i>",
+        "<a href=x>",
+        "<",
+        ">",
+        "&",
+        "&#0;",
+        "&lt;",
+        "<br/>",
+        "<tg-spoiler>",
+        "```",
+        "]]>",
+        "<!--",
+        "{emergency}",
+        "{0}",
+        "%s",
+        "%(x)s",
+        "\\",
+    ]
+)
+WORDS = st.sampled_from(
+    [
+        "what are the signs",
+        "he says he will kill himself",
+        "tonight",
+        "he paid £200",
+        "sextortion",
+        "report to ceop",
+        "999",
+        "nudes",
+        "block him",
+        "help",
+        "/start",
+        "my son",
+    ]
+)
 SURROGATE = st.characters(categories=("Cs",))
 
 
 def pieces(*, surrogates: bool) -> st.SearchStrategy[str]:
-    parts = [st.text(ANY_CHAR, max_size=40), st.text(CONTROL, max_size=5),
-             st.text(RTL, min_size=1, max_size=20), EMOJI, MARKUP, WORDS,
-             st.sampled_from([" ", "\n", "\n\n", "\t", "\r\n"])]
+    parts = [
+        st.text(ANY_CHAR, max_size=40),
+        st.text(CONTROL, max_size=5),
+        st.text(RTL, min_size=1, max_size=20),
+        EMOJI,
+        MARKUP,
+        WORDS,
+        st.sampled_from([" ", "\n", "\n\n", "\t", "\r\n"]),
+    ]
     if surrogates:
         parts.append(st.text(SURROGATE, min_size=1, max_size=3))
     return st.one_of(*parts)
@@ -102,8 +161,11 @@ def pieces(*, surrogates: bool) -> st.SearchStrategy[str]:
 def texts(*, surrogates: bool = True) -> st.SearchStrategy[str]:
     """Mostly short mixtures; about one in six repeated up to 1,000..100,000 characters."""
     short = st.lists(pieces(surrogates=surrogates), max_size=12).map("".join)
-    long = st.builds(lambda seed, n: (seed * (n // len(seed) + 1))[:n],
-                     short.filter(bool), st.integers(1_000, 100_000))
+    long = st.builds(
+        lambda seed, n: (seed * (n // len(seed) + 1))[:n],
+        short.filter(bool),
+        st.integers(1_000, 100_000),
+    )
     return st.one_of(short, short, short, short, short, long)
 
 
@@ -182,10 +244,14 @@ def test_any_text_gets_a_safe_reply(engine: Engine, text: str) -> None:
 
 
 @PROPERTY
-@given(prefix=texts(), token=st.text(st.characters(categories=("Lu", "Ll", "Lo", "Nd")),
-                                     min_size=12, max_size=30), suffix=texts())
-def test_distinctive_input_is_never_echoed(engine: Engine, corpus: str, states: list[State],
-                                           prefix: str, token: str, suffix: str) -> None:
+@given(
+    prefix=texts(),
+    token=st.text(st.characters(categories=("Lu", "Ll", "Lo", "Nd")), min_size=12, max_size=30),
+    suffix=texts(),
+)
+def test_distinctive_input_is_never_echoed(
+    engine: Engine, corpus: str, states: list[State], prefix: str, token: str, suffix: str
+) -> None:
     if token.casefold() in corpus:
         return  # not distinctive: the bot may well say it (hypothesis rarely finds one)
     for state in (State(), states[len(states) // 2]):
@@ -214,50 +280,90 @@ def press_data(content: Content) -> st.SearchStrategy[str]:
     shaped = st.builds(
         lambda *p: ":".join(p),
         st.sampled_from(["q", "t", "d", "f", "i", "x", "b", "r", "c", "m", ""]),
-        st.sampled_from(flows) | junk, st.sampled_from(nodes) | junk,
-        st.from_regex(r"-?[0-9]{1,3}", fullmatch=True) | junk)
+        st.sampled_from(flows) | junk,
+        st.sampled_from(nodes) | junk,
+        st.from_regex(r"-?[0-9]{1,3}", fullmatch=True) | junk,
+    )
     return st.one_of(st.text(max_size=64), shaped.map(lambda s: s[:64]))
 
 
 @PROPERTY
 @given(data=st.data())
-def test_any_button_data_never_raises(engine: Engine, content: Content, states: list[State],
-                                      data: st.DataObject) -> None:
+def test_any_button_data_never_raises(
+    engine: Engine, content: Content, states: list[State], data: st.DataObject
+) -> None:
     state = data.draw(st.sampled_from(states))
     pressed = data.draw(press_data(content))
     check_replies(engine.handle(state, Press(pressed)).replies)
 
 
 @PROPERTY
-@given(data=st.data(),
-       name=st.one_of(st.sampled_from(COMMANDS), st.text(max_size=40),
-                      st.sampled_from([c.upper() for c in COMMANDS])),
-       arg=st.one_of(st.text(max_size=300), st.sampled_from(["signs", " LINKS ", "contact",
-                                                              "report", "x:links", "\x00"])))
-def test_any_command_never_raises(engine: Engine, states: list[State], data: st.DataObject,
-                                  name: str, arg: str) -> None:
+@given(
+    data=st.data(),
+    name=st.one_of(
+        st.sampled_from(COMMANDS),
+        st.text(max_size=40),
+        st.sampled_from([c.upper() for c in COMMANDS]),
+    ),
+    arg=st.one_of(
+        st.text(max_size=300),
+        st.sampled_from(["signs", " LINKS ", "contact", "report", "x:links", "\x00"]),
+    ),
+)
+def test_any_command_never_raises(
+    engine: Engine, states: list[State], data: st.DataObject, name: str, arg: str
+) -> None:
     state = data.draw(st.sampled_from(states))
     check_replies(engine.handle(state, Command(name, arg)).replies)
 
 
 def stored_states(content: Content) -> st.SearchStrategy[object]:
     """Whatever a damaged or tampered store could hand back, incl. plausible-looking ids."""
-    ids = sorted({*content.flows, *(n for f in content.flows.values() for n in f.nodes),
-                  *(c.set for f in content.flows.values() for n in f.nodes.values()
-                    for c in n.choices if c.set)})
-    scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(),
-                       st.text(max_size=10), st.sampled_from(ids))
-    json_like = st.recursive(scalar, lambda kids: st.one_of(
-        st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=6), kids, max_size=4)),
-        max_leaves=15)
-    shaped = st.fixed_dictionaries({}, optional={
-        "flow": st.sampled_from(sorted(content.flows)) | json_like,
-        "node": st.sampled_from(ids) | json_like,
-        "flags": st.lists(st.sampled_from(ids) | st.text(max_size=5), max_size=4) | json_like,
-        "history": st.lists(st.tuples(st.sampled_from(ids) | json_like,
-                                      st.lists(st.sampled_from(ids), max_size=3) | json_like
-                                      ).map(list), max_size=3) | json_like,
-        "extra": json_like})
+    ids = sorted(
+        {
+            *content.flows,
+            *(n for f in content.flows.values() for n in f.nodes),
+            *(
+                c.set
+                for f in content.flows.values()
+                for n in f.nodes.values()
+                for c in n.choices
+                if c.set
+            ),
+        }
+    )
+    scalar = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=10),
+        st.sampled_from(ids),
+    )
+    json_like = st.recursive(
+        scalar,
+        lambda kids: st.one_of(
+            st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=6), kids, max_size=4)
+        ),
+        max_leaves=15,
+    )
+    shaped = st.fixed_dictionaries(
+        {},
+        optional={
+            "flow": st.sampled_from(sorted(content.flows)) | json_like,
+            "node": st.sampled_from(ids) | json_like,
+            "flags": st.lists(st.sampled_from(ids) | st.text(max_size=5), max_size=4) | json_like,
+            "history": st.lists(
+                st.tuples(
+                    st.sampled_from(ids) | json_like,
+                    st.lists(st.sampled_from(ids), max_size=3) | json_like,
+                ).map(list),
+                max_size=3,
+            )
+            | json_like,
+            "extra": json_like,
+        },
+    )
     return st.one_of(json_like, shaped)
 
 
@@ -268,18 +374,30 @@ def test_any_stored_state_is_safe(engine: Engine, content: Content, raw: st.Data
     state = State.from_dict(data)  # type: ignore[arg-type]
     assert isinstance(state, State)
     assert State.from_dict(state.to_dict()) == state
-    for event in (Text("what now"), Press(RESUME), Press("b"), Press("r"), Press("m"),
-                  Command("menu"), Press(f"d:{state.flow.flow}:{state.flow.node}"
-                                         if state.flow else "d:x:y")):
+    for event in (
+        Text("what now"),
+        Press(RESUME),
+        Press("b"),
+        Press("r"),
+        Press("m"),
+        Command("menu"),
+        Press(f"d:{state.flow.flow}:{state.flow.node}" if state.flow else "d:x:y"),
+    ):
         outcome = engine.handle(state, event)
         check_replies(outcome.replies)
 
 
 @CHEAP
-@given(text=texts(surrogates=False), title=st.text(ANY_CHAR, max_size=60),
-       source=st.one_of(st.none(), texts(surrogates=False)))
-def test_tgformat_renders_any_text_well_formed(text: str, title: str, source: str | None,
-                                               ) -> None:
+@given(
+    text=texts(surrogates=False),
+    title=st.text(ANY_CHAR, max_size=60),
+    source=st.one_of(st.none(), texts(surrogates=False)),
+)
+def test_tgformat_renders_any_text_well_formed(
+    text: str,
+    title: str,
+    source: str | None,
+) -> None:
     reply = Reply(text, title, source)
     if not any(b.text.strip() for b in tgformat.blocks(reply)):
         return  # nothing to show: adapters never send an all-blank reply
@@ -301,8 +419,9 @@ def test_button_index_written_with_a_superscript_digit(engine: Engine, arg: str)
 
 
 def test_stored_position_at_a_branch_node(engine: Engine, content: Content) -> None:
-    branches = [(f.id, n.id) for f in content.flows.values() for n in f.nodes.values()
-                if n.type == "branch"]
+    branches = [
+        (f.id, n.id) for f in content.flows.values() for n in f.nodes.values() if n.type == "branch"
+    ]
     assert branches
     for fid, nid in branches:
         state = State.from_dict({"flow": fid, "node": nid, "flags": [], "history": []})
@@ -314,16 +433,26 @@ def test_terminal_reads_lone_surrogates(cli_env: dict[str, str], tmp_path: Path)
     """Under a C/POSIX locale Python reads undecodable stdin bytes as surrogate escapes."""
     env = {k: v for k, v in cli_env.items() if k != "PYTHONIOENCODING"}
     env.update(LC_ALL="C.UTF-8", LANG="C.UTF-8")
-    proc = subprocess.run([sys.executable, "-m", "bot", "chat"], cwd=REPO, env=env,
-                          input=b"what are the signs \xff\xfe\n/quit\n", capture_output=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        cwd=REPO,
+        env=env,
+        input=b"what are the signs \xff\xfe\n/quit\n",
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr[-500:]
 
 
 def test_terminal_survives_non_utf8_stdin(cli_env: dict[str, str]) -> None:
-    proc = subprocess.run([sys.executable, "-m", "bot", "chat"], cwd=REPO, env=cli_env,
-                          input=b"caf\xe9 what are the signs\n/quit\n", capture_output=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        cwd=REPO,
+        env=cli_env,
+        input=b"caf\xe9 what are the signs\n/quit\n",
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr[-500:]
 
 
@@ -331,9 +460,11 @@ def test_terminal_survives_non_utf8_stdin(cli_env: dict[str, str]) -> None:
 
 LOCATED = re.compile(r"^(?P<file>[\w./-]+\.ya?ml|intents|responses|flows):(?P<line>\d+): \S")
 MENU, LINKS = "responses/menu.yaml", "responses/links.yaml"
-ASK_BUTTONS = ('        buttons:\n'
-               '          - {label: "Yes", goto: tick, set: yes_flag}\n'
-               '          - {label: "No", goto: tick}\n')
+ASK_BUTTONS = (
+    "        buttons:\n"
+    '          - {label: "Yes", goto: tick, set: yes_flag}\n'
+    '          - {label: "No", goto: tick}\n'
+)
 EXAMPLES = "    examples:\n      - zq fixture example one\n      - zq fixture example two\n"
 
 
@@ -359,78 +490,152 @@ def _at(rel: str, marker: str) -> Callable[[Path], int]:
 
 
 BROKEN = [
-    Broken("tab-indentation", INTENTS,
-           _sub(INTENTS, "      - zq fixture example two\n", "\t- zq fixture example two\n"),
-           ("yaml", "fix"), _at(INTENTS, "\t- zq")),
-    Broken("unclosed-quote", INTENTS,
-           _sub(INTENTS, "      - zq fixture example two\n", '      - "zq fixture example two\n'),
-           ("yaml", "fix")),
-    Broken("unclosed-quote-line", INTENTS,
-           _sub(INTENTS, "      - zq fixture example two\n", '      - "zq fixture example two\n'),
-           ("yaml",), _at(INTENTS, '- "zq')),
-    Broken("examples-a-number", INTENTS, _sub(INTENTS, EXAMPLES, "    examples: 5\n"),
-           ("what_is_it", "examples", "add"), _at(INTENTS, "examples: 5")),
-    Broken("routes-a-string", RESPONSES, _sub(RESPONSES, "routes: [zz_route]", 'routes: "x"'),
-           ("route 'x'", "not defined", "fix the name"), _at(RESPONSES, 'routes: "x"')),
-    Broken("buttons-a-string", FLOWS, _sub(FLOWS, ASK_BUTTONS, "        buttons: Yes or No\n"),
-           ("button", "key: value")),
-    Broken("buttons-a-mapping", FLOWS,
-           _sub(FLOWS, ASK_BUTTONS, "        buttons: {label: Yes, goto: tick}\n"),
-           ("button", "key: value")),
-    Broken("buttons-a-number", FLOWS, _sub(FLOWS, ASK_BUTTONS, "        buttons: 5\n"),
-           ("button",)),
-    Broken("options-a-number", FLOWS, _sub(
-        FLOWS, "          - {id: opt_a, label: Option A}\n          - {id: opt_b, label: "
-               "Option B}\n", "          5\n"), ("option",)),
-    Broken("unknown-intent", INTENTS, _sub(INTENTS, "  what_is_it:\n", "  what_is_itt:\n"),
-           ("unknown intent", "what_is_itt", "catalogue"), _at(INTENTS, "what_is_itt:")),
-    Broken("dead-flow-target", FLOWS,
-           _sub(FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}'),
-           ("nowhere", "does not exist", "fix the name")),
-    Broken("response-starts-missing-flow", RESPONSES,
-           _sub(RESPONSES, "    routes: [zz_route]\n", "    routes: [zz_route]\n    flow: nope\n"),
-           ("flow 'nope'", "does not exist"), _at(RESPONSES, "flow: nope")),
-    Broken("http-link", ROUTES,
-           _sub(ROUTES, "url: https://example.org/help", "url: http://example.org/help"),
-           ("http://example.org/help", "https://"), _at(ROUTES, "url: http:")),
-    Broken("link-in-text", RESPONSES,
-           _sub(RESPONSES, "Glad to help.", "Glad to help. See http://example.org."),
-           ("web", "routes.yaml")),
-    Broken("over-long-text", RESPONSES, _sub(RESPONSES, "Glad to help.", LONG_TEXT),
-           ("4096", "shorten")),
-    Broken("empty-file", INTENTS, _write(INTENTS, b""), ("one top-level key",),
-           lambda root: 1),
-    Broken("file-is-a-list", INTENTS, _write(INTENTS, b"- what_is_it\n- examples\n"),
-           ("one top-level key",), lambda root: 1),
-    Broken("binary-file", INTENTS, _write(INTENTS, bytes(range(256)) * 4), ("utf-8",),
-           lambda root: 1),
-    Broken("nul-byte", INTENTS, _write(INTENTS, b"intents:\n  what_is_it:\x00\n"),
-           ("yaml",)),
-    Broken("duplicate-key", RESPONSES,
-           _sub(RESPONSES, "    source: About this bot\n",
-                "    source: About this bot\n    title: A second title\n"),
-           ("title", "twice")),
-    Broken("menu-entry-a-list", MENU, _write(MENU, b"menu:\n  - flow: [contact]\n"),
-           ("menu",)),
-    Broken("menu-not-a-list", MENU, _write(MENU, b"menu: 5\n"), ("menu", "list"),
-           lambda root: 1),
-    Broken("links-not-a-list", LINKS, _write(LINKS, b"links: 5\n"), ("links", "list"),
-           lambda root: 1),
-    Broken("quick-link-a-list", LINKS, _write(LINKS, b"links: [[emergency]]\n"),
-           ("quick link",)),
+    Broken(
+        "tab-indentation",
+        INTENTS,
+        _sub(INTENTS, "      - zq fixture example two\n", "\t- zq fixture example two\n"),
+        ("yaml", "fix"),
+        _at(INTENTS, "\t- zq"),
+    ),
+    Broken(
+        "unclosed-quote",
+        INTENTS,
+        _sub(INTENTS, "      - zq fixture example two\n", '      - "zq fixture example two\n'),
+        ("yaml", "fix"),
+    ),
+    Broken(
+        "unclosed-quote-line",
+        INTENTS,
+        _sub(INTENTS, "      - zq fixture example two\n", '      - "zq fixture example two\n'),
+        ("yaml",),
+        _at(INTENTS, '- "zq'),
+    ),
+    Broken(
+        "examples-a-number",
+        INTENTS,
+        _sub(INTENTS, EXAMPLES, "    examples: 5\n"),
+        ("what_is_it", "examples", "add"),
+        _at(INTENTS, "examples: 5"),
+    ),
+    Broken(
+        "routes-a-string",
+        RESPONSES,
+        _sub(RESPONSES, "routes: [zz_route]", 'routes: "x"'),
+        ("route 'x'", "not defined", "fix the name"),
+        _at(RESPONSES, 'routes: "x"'),
+    ),
+    Broken(
+        "buttons-a-string",
+        FLOWS,
+        _sub(FLOWS, ASK_BUTTONS, "        buttons: Yes or No\n"),
+        ("button", "key: value"),
+    ),
+    Broken(
+        "buttons-a-mapping",
+        FLOWS,
+        _sub(FLOWS, ASK_BUTTONS, "        buttons: {label: Yes, goto: tick}\n"),
+        ("button", "key: value"),
+    ),
+    Broken(
+        "buttons-a-number", FLOWS, _sub(FLOWS, ASK_BUTTONS, "        buttons: 5\n"), ("button",)
+    ),
+    Broken(
+        "options-a-number",
+        FLOWS,
+        _sub(
+            FLOWS,
+            "          - {id: opt_a, label: Option A}\n          - {id: opt_b, label: Option B}\n",
+            "          5\n",
+        ),
+        ("option",),
+    ),
+    Broken(
+        "unknown-intent",
+        INTENTS,
+        _sub(INTENTS, "  what_is_it:\n", "  what_is_itt:\n"),
+        ("unknown intent", "what_is_itt", "catalogue"),
+        _at(INTENTS, "what_is_itt:"),
+    ),
+    Broken(
+        "dead-flow-target",
+        FLOWS,
+        _sub(FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}'),
+        ("nowhere", "does not exist", "fix the name"),
+    ),
+    Broken(
+        "response-starts-missing-flow",
+        RESPONSES,
+        _sub(RESPONSES, "    routes: [zz_route]\n", "    routes: [zz_route]\n    flow: nope\n"),
+        ("flow 'nope'", "does not exist"),
+        _at(RESPONSES, "flow: nope"),
+    ),
+    Broken(
+        "http-link",
+        ROUTES,
+        _sub(ROUTES, "url: https://example.org/help", "url: http://example.org/help"),
+        ("http://example.org/help", "https://"),
+        _at(ROUTES, "url: http:"),
+    ),
+    Broken(
+        "link-in-text",
+        RESPONSES,
+        _sub(RESPONSES, "Glad to help.", "Glad to help. See http://example.org."),
+        ("web", "routes.yaml"),
+    ),
+    Broken(
+        "over-long-text",
+        RESPONSES,
+        _sub(RESPONSES, "Glad to help.", LONG_TEXT),
+        ("4096", "shorten"),
+    ),
+    Broken("empty-file", INTENTS, _write(INTENTS, b""), ("one top-level key",), lambda root: 1),
+    Broken(
+        "file-is-a-list",
+        INTENTS,
+        _write(INTENTS, b"- what_is_it\n- examples\n"),
+        ("one top-level key",),
+        lambda root: 1,
+    ),
+    Broken(
+        "binary-file", INTENTS, _write(INTENTS, bytes(range(256)) * 4), ("utf-8",), lambda root: 1
+    ),
+    Broken("nul-byte", INTENTS, _write(INTENTS, b"intents:\n  what_is_it:\x00\n"), ("yaml",)),
+    Broken(
+        "duplicate-key",
+        RESPONSES,
+        _sub(
+            RESPONSES,
+            "    source: About this bot\n",
+            "    source: About this bot\n    title: A second title\n",
+        ),
+        ("title", "twice"),
+    ),
+    Broken("menu-entry-a-list", MENU, _write(MENU, b"menu:\n  - flow: [contact]\n"), ("menu",)),
+    Broken("menu-not-a-list", MENU, _write(MENU, b"menu: 5\n"), ("menu", "list"), lambda root: 1),
+    Broken(
+        "links-not-a-list", LINKS, _write(LINKS, b"links: 5\n"), ("links", "list"), lambda root: 1
+    ),
+    Broken("quick-link-a-list", LINKS, _write(LINKS, b"links: [[emergency]]\n"), ("quick link",)),
 ]
 
 
 def _validate(root: Path, cli_env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", "--content", str(root), "validate"],
-                          cwd=REPO, env=cli_env, capture_output=True, text=True,
-                          encoding="utf-8", errors="replace", timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--content", str(root), "validate"],
+        cwd=REPO,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(c, id=c.id) for c in BROKEN])
-def test_broken_content_gives_a_clear_validate_error(case: Broken, tmp_path: Path,
-                                                     cli_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in BROKEN])
+def test_broken_content_gives_a_clear_validate_error(
+    case: Broken, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     root = build_tree(tmp_path)
     case.breaks(root)
     proc = _validate(root, cli_env)
@@ -442,8 +647,11 @@ def test_broken_content_gives_a_clear_validate_error(case: Broken, tmp_path: Pat
     assert "problem" in summary and str(len(problems)) in summary, summary
     unlocated = [line for line in problems if not LOCATED.match(line)]
     assert not unlocated, unlocated  # every line starts with file:line:
-    hits = [line for line in problems if line.startswith(f"{case.file}:")
-            and all(w.lower() in line.lower() for w in case.words)]
+    hits = [
+        line
+        for line in problems
+        if line.startswith(f"{case.file}:") and all(w.lower() in line.lower() for w in case.words)
+    ]
     assert hits, f"nothing in {case.file} mentions {case.words}:\n{proc.stderr}"
     if case.line is not None:
         want = case.line(root)
@@ -456,7 +664,7 @@ SMALL_TREE = {
     **{rel: (FIXTURES / name).read_text(encoding="utf-8") for rel, name in FIXTURE_FILES.items()},
     "intents/matcher.yaml": "matcher:\n  high: 48\n  low: 26\n  scale: 8\n",
     "intents/crisis.yaml": "crisis:\n  danger: ['kill (him|her)self']\n  topic: [suicide]\n"
-                           "  general: [signs]\n  urgent: [now]\n",
+    "  general: [signs]\n  urgent: [now]\n",
     "intents/lexicon.yaml": "lexicon:\n  replace:\n    pics: pictures\n    nude pics: nudes\n",
     MENU: "menu:\n  - flow: zz_fixture\n  - intent: thanks\n  - command: links\n",
     LINKS: "links: [zz_route]\n",
@@ -523,8 +731,9 @@ async def emu() -> AsyncIterator[BotApiEmulator]:
 
 
 @pytest.fixture
-def short_timeouts(monkeypatch: pytest.MonkeyPatch, engine: Engine,
-                   model_cache: Path) -> dict[str, dict]:
+def short_timeouts(
+    monkeypatch: pytest.MonkeyPatch, engine: Engine, model_cache: Path
+) -> dict[str, dict]:
     """build_application() exactly as written, but with READ as the read timeout; returns the
     timeouts it asked for."""
     monkeypatch.setenv("GUIDANCE_CACHE_DIR", str(model_cache))
@@ -572,18 +781,40 @@ APOLOGY_OR_ANSWER = {"send non-JSON 200"}
 
 def _single_reply_events(engine: Engine, content: Content) -> list[tuple[str, str]]:
     """(kind, payload) events whose engine outcome in a fresh chat is exactly one reply."""
-    pool = [("command", c) for c in ("help", "signs", "contact", "report", "links", "about",
-                                      "privacy", "menu", "start")]
-    pool += [("text", examples[0]) for intent, examples in sorted(content.intents.items())
-             if intent != "crisis" and examples]
-    return [(k, p) for k, p in pool
-            if len(engine.handle(State(), Command(p) if k == "command" else Text(p)).replies)
-            == 1]
+    pool = [
+        ("command", c)
+        for c in (
+            "help",
+            "signs",
+            "contact",
+            "report",
+            "links",
+            "about",
+            "privacy",
+            "menu",
+            "start",
+        )
+    ]
+    pool += [
+        ("text", examples[0])
+        for intent, examples in sorted(content.intents.items())
+        if intent != "crisis" and examples
+    ]
+    return [
+        (k, p)
+        for k, p in pool
+        if len(engine.handle(State(), Command(p) if k == "command" else Text(p)).replies) == 1
+    ]
 
 
 async def test_faults_at_random_points_every_message_answered(
-        emu: BotApiEmulator, content: Content, engine: Engine, tmp_path: Path,
-        short_timeouts: dict[str, dict], caplog: pytest.LogCaptureFixture) -> None:
+    emu: BotApiEmulator,
+    content: Content,
+    engine: Engine,
+    tmp_path: Path,
+    short_timeouts: dict[str, dict],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     rng = random.Random(20_26)
     plan: list[str | None] = [*FAULTS, *[None] * (20 - len(FAULTS))]
     rng.shuffle(plan)
@@ -606,8 +837,9 @@ async def test_faults_at_random_points_every_message_answered(
         await emu.wait_for(lambda: not emu.pending_updates)
 
     sorry = plain(Reply(tgadapter.fill(content, tgadapter.SORRY)))
-    failed = {int(m[1]) for r in caplog.records
-              if (m := re.match(r"update (\d+) failed", r.getMessage()))}
+    failed = {
+        int(m[1]) for r in caplog.records if (m := re.match(r"update (\d+) failed", r.getMessage()))
+    }
     seen = []
     for i, (fault, (kind, payload)) in enumerate(zip(plan, events, strict=True)):
         chat = BASE_CHAT + i
@@ -628,15 +860,20 @@ async def test_faults_at_random_points_every_message_answered(
 
 
 async def test_unreadable_poll_answer_is_logged_without_its_body(
-        emu: BotApiEmulator, content: Content, tmp_path: Path,
-        short_timeouts: dict[str, dict], caplog: pytest.LogCaptureFixture) -> None:
+    emu: BotApiEmulator,
+    content: Content,
+    tmp_path: Path,
+    short_timeouts: dict[str, dict],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A non-JSON getUpdates answer: PTB logs the body it could not parse; the bot's filter
     keeps that body (which could hold message text) out of the log."""
     caplog.set_level(logging.DEBUG)
     async with running(emu, content, tmp_path / "data"):
         emu.malformed_next("getUpdates")
-        await emu.wait_for(lambda: any("invalid JSON" in r.getMessage()
-                                       for r in caplog.records), timeout=10)
+        await emu.wait_for(
+            lambda: any("invalid JSON" in r.getMessage() for r in caplog.records), timeout=10
+        )
         emu.user_sends_command(CHAT, "help")
         await emu.wait_for(lambda: emu.sent(CHAT), timeout=10)
     assert "502 Bad Gateway" not in caplog.text and "nginx" not in caplog.text

@@ -54,11 +54,15 @@ async def emu() -> AsyncIterator[BotApiEmulator]:
 
 
 @contextlib.asynccontextmanager
-async def running(emu: BotApiEmulator, content: Content, data_dir: Path,
-                  ) -> AsyncIterator[Application]:
+async def running(
+    emu: BotApiEmulator,
+    content: Content,
+    data_dir: Path,
+) -> AsyncIterator[Application]:
     """The Application run_bot builds, started the way run_polling starts it."""
-    app = build_application(content, TOKEN, base_url=emu.base_url,
-                            base_file_url=emu.base_file_url, data_dir=data_dir)
+    app = build_application(
+        content, TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, data_dir=data_dir
+    )
     await app.initialize()
     await app.post_init(app)  # type: ignore[misc]
     async with polling(app, allowed_updates=UPDATES):
@@ -67,8 +71,12 @@ async def running(emu: BotApiEmulator, content: Content, data_dir: Path,
 
 
 @pytest.fixture
-async def app(emu: BotApiEmulator, content: Content, tmp_path: Path, warm_cache: None,
-              ) -> AsyncIterator[Application]:
+async def app(
+    emu: BotApiEmulator,
+    content: Content,
+    tmp_path: Path,
+    warm_cache: None,
+) -> AsyncIterator[Application]:
     async with running(emu, content, tmp_path / "data") as application:
         yield application
 
@@ -88,12 +96,17 @@ def keys(message: JSON) -> list:
 
 
 def data_for(message: JSON, prefix: str) -> list[str]:
-    return [b["callback_data"] for row in keys(message) for b in row
-            if b.get("callback_data", "").startswith(prefix)]
+    return [
+        b["callback_data"]
+        for row in keys(message)
+        for b in row
+        if b.get("callback_data", "").startswith(prefix)
+    ]
 
 
-async def replies_to(emu: BotApiEmulator, chat: int, act: Callable[[], object],
-                     count: int = 1) -> list[JSON]:
+async def replies_to(
+    emu: BotApiEmulator, chat: int, act: Callable[[], object], count: int = 1
+) -> list[JSON]:
     """Do something as the user and return the bot's new messages in that chat."""
     before = len(emu.sent(chat))
     act()
@@ -105,8 +118,9 @@ async def press(emu: BotApiEmulator, chat: int, message_id: int, data: str) -> J
     """Press a button; return the edited message, or the new one if the bot sent one."""
     edits, sent = len(emu.calls_to("editMessageText")), len(emu.sent(chat))
     emu.user_presses_button(chat, message_id, data)
-    await emu.wait_for(lambda: len(emu.calls_to("editMessageText")) > edits
-                       or len(emu.sent(chat)) > sent)
+    await emu.wait_for(
+        lambda: len(emu.calls_to("editMessageText")) > edits or len(emu.sent(chat)) > sent
+    )
     await emu.wait_for(lambda: emu.callback_answers)
     if len(emu.sent(chat)) > sent:
         return emu.sent(chat)[-1]
@@ -115,16 +129,20 @@ async def press(emu: BotApiEmulator, chat: int, message_id: int, data: str) -> J
 
 def db_rows(data_dir: Path, chat: int) -> tuple[list, list]:
     with contextlib.closing(sqlite3.connect(data_dir / DB_NAME)) as db:
-        return (db.execute("SELECT state FROM chat_state WHERE chat_id = ?", (chat,)).fetchall(),
-                db.execute("SELECT message_id FROM chat_messages WHERE chat_id = ?",
-                           (chat,)).fetchall())
+        return (
+            db.execute("SELECT state FROM chat_state WHERE chat_id = ?", (chat,)).fetchall(),
+            db.execute(
+                "SELECT message_id FROM chat_messages WHERE chat_id = ?", (chat,)
+            ).fetchall(),
+        )
 
 
 # ---------------------------------------------------------------- commands and deep links
 
 
-async def test_start_registers_commands_and_welcomes(emu: BotApiEmulator, app: Application,
-                                                     engine: Engine) -> None:
+async def test_start_registers_commands_and_welcomes(
+    emu: BotApiEmulator, app: Application, engine: Engine
+) -> None:
     assert [c["command"] for c in emu.commands] == list(COMMANDS)
     groups = emu.commands_for({"type": "all_group_chats"})
     assert "clear" not in [c["command"] for c in groups] and groups
@@ -137,20 +155,21 @@ async def test_start_registers_commands_and_welcomes(emu: BotApiEmulator, app: A
     assert sent["parse_mode"] == "HTML" and sent["link_preview_options"]["is_disabled"]
 
 
-async def test_deep_links_open_their_topic(emu: BotApiEmulator, app: Application,
-                                           engine: Engine) -> None:
+async def test_deep_links_open_their_topic(
+    emu: BotApiEmulator, app: Application, engine: Engine
+) -> None:
     for i, arg in enumerate(["signs", "contact", "report", "links"]):
         chat = CHAT + i
         [msg] = await replies_to(
-            emu, chat, lambda c=chat, a=arg: emu.user_sends_command(c, "start", a))
+            emu, chat, lambda c=chat, a=arg: emu.user_sends_command(c, "start", a)
+        )
         [expected] = engine.handle(State(), Command("start", arg)).replies
         assert msg["text"] == plain(expected), arg
         assert keys(msg) == keyboard_of(expected), arg
     assert "Quick links" in emu.sent(CHAT + 3)[0]["text"]
 
 
-async def test_every_command_answers(emu: BotApiEmulator, app: Application,
-                                     engine: Engine) -> None:
+async def test_every_command_answers(emu: BotApiEmulator, app: Application, engine: Engine) -> None:
     for name in [*COMMANDS, "nosuchcommand"]:
         if name == "clear":
             continue
@@ -161,8 +180,9 @@ async def test_every_command_answers(emu: BotApiEmulator, app: Application,
 # ---------------------------------------------------------------- questions and flows
 
 
-async def test_typed_question_gets_answer_with_buttons(emu: BotApiEmulator, app: Application,
-                                                       engine: Engine) -> None:
+async def test_typed_question_gets_answer_with_buttons(
+    emu: BotApiEmulator, app: Application, engine: Engine
+) -> None:
     question = "should i look at the pics he sent"
     [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_text(CHAT, question))
     [expected] = engine.handle(State(), Text(question)).replies
@@ -175,8 +195,9 @@ async def test_typed_question_gets_answer_with_buttons(emu: BotApiEmulator, app:
     assert kinds[0] == "bold" and (not expected.source or kinds[-1] == "italic")
 
 
-async def test_contact_flow_walked_by_buttons(emu: BotApiEmulator, app: Application,
-                                              engine: Engine) -> None:
+async def test_contact_flow_walked_by_buttons(
+    emu: BotApiEmulator, app: Application, engine: Engine
+) -> None:
     [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "contact"))
     outcome: Outcome = engine.handle(State(), Command("contact"))
     expected, state, step = outcome.replies[0], outcome.state, 0
@@ -196,8 +217,9 @@ async def test_contact_flow_walked_by_buttons(emu: BotApiEmulator, app: Applicat
     assert step >= 2 and len(emu.callback_answers) == step
 
 
-async def test_checklist_toggles_edit_in_place(emu: BotApiEmulator, app: Application,
-                                               engine: Engine) -> None:
+async def test_checklist_toggles_edit_in_place(
+    emu: BotApiEmulator, app: Application, engine: Engine
+) -> None:
     [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "signs"))
     outcome = engine.handle(State(), Command("signs"))
     first = data_for(msg, "t:")[0]
@@ -212,10 +234,10 @@ async def test_checklist_toggles_edit_in_place(emu: BotApiEmulator, app: Applica
     emu.fail_next("editMessageText", status=400, description=NOT_MODIFIED)
     emu.user_presses_button(CHAT, msg["message_id"], first)
     # A message that can no longer be edited: the step arrives as a new message instead.
-    emu.fail_next("editMessageText", status=400,
-                  description="Bad Request: message can't be edited")
-    [shown] = await replies_to(emu, CHAT, lambda: emu.user_presses_button(
-        CHAT, msg["message_id"], first))
+    emu.fail_next("editMessageText", status=400, description="Bad Request: message can't be edited")
+    [shown] = await replies_to(
+        emu, CHAT, lambda: emu.user_presses_button(CHAT, msg["message_id"], first)
+    )
     assert data_for(shown, "t:") and len(emu.calls_to("editMessageText")) == 4
     assert not any("Sorry" in m["text"] for m in emu.sent(CHAT))
     done = data_for(shown, "d:")[0]
@@ -223,8 +245,9 @@ async def test_checklist_toggles_edit_in_place(emu: BotApiEmulator, app: Applica
     assert result["message_id"] > shown["message_id"] and not data_for(result, "t:")
 
 
-async def test_stale_button_gets_expired_menu(emu: BotApiEmulator, app: Application,
-                                              engine: Engine) -> None:
+async def test_stale_button_gets_expired_menu(
+    emu: BotApiEmulator, app: Application, engine: Engine
+) -> None:
     [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "menu"))
     before = len(emu.sent(CHAT))
     emu.user_presses_button(CHAT, msg["message_id"], "q:gone:nowhere:9", require_button=False)
@@ -237,9 +260,9 @@ async def test_stale_button_gets_expired_menu(emu: BotApiEmulator, app: Applicat
 # ---------------------------------------------------------------- persistence
 
 
-async def test_restart_mid_flow_keeps_position(emu: BotApiEmulator, content: Content,
-                                               engine: Engine, tmp_path: Path,
-                                               warm_cache: None) -> None:
+async def test_restart_mid_flow_keeps_position(
+    emu: BotApiEmulator, content: Content, engine: Engine, tmp_path: Path, warm_cache: None
+) -> None:
     data_dir = tmp_path / "data"
     async with running(emu, content, data_dir):
         [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "contact"))
@@ -249,8 +272,7 @@ async def test_restart_mid_flow_keeps_position(emu: BotApiEmulator, content: Con
     assert json.loads(stored)["node"] != engine.content.flows["contact"].start
 
     async with running(emu, content, data_dir):  # a new process would see the same rows
-        state = engine.handle(engine.handle(State(), Command("contact")).state,
-                              Press(first)).state
+        state = engine.handle(engine.handle(State(), Command("contact")).state, Press(first)).state
         second = data_for(msg, "q:")[0]
         [expected] = engine.handle(state, Press(second)).replies
         shown = await press(emu, CHAT, msg["message_id"], second)
@@ -258,8 +280,9 @@ async def test_restart_mid_flow_keeps_position(emu: BotApiEmulator, content: Con
         assert "expired" not in shown["text"]
 
 
-async def test_state_older_than_a_day_expires(emu: BotApiEmulator, app: Application,
-                                              tmp_path: Path) -> None:
+async def test_state_older_than_a_day_expires(
+    emu: BotApiEmulator, app: Application, tmp_path: Path
+) -> None:
     [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "contact"))
     with contextlib.closing(sqlite3.connect(tmp_path / "data" / DB_NAME)) as db:
         db.execute("UPDATE chat_state SET updated = updated - 25 * 3600")
@@ -268,8 +291,9 @@ async def test_state_older_than_a_day_expires(emu: BotApiEmulator, app: Applicat
     assert "expired" in shown["text"] and shown["message_id"] != msg["message_id"]
 
 
-async def test_forget_erases_the_rows(emu: BotApiEmulator, app: Application, engine: Engine,
-                                      tmp_path: Path) -> None:
+async def test_forget_erases_the_rows(
+    emu: BotApiEmulator, app: Application, engine: Engine, tmp_path: Path
+) -> None:
     await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "contact"))
     states, messages = db_rows(tmp_path / "data", CHAT)
     assert states and messages
@@ -278,8 +302,9 @@ async def test_forget_erases_the_rows(emu: BotApiEmulator, app: Application, eng
     assert db_rows(tmp_path / "data", CHAT) == ([], [])
 
 
-async def test_clear_deletes_the_chat_and_sends_nothing(emu: BotApiEmulator, app: Application,
-                                                        tmp_path: Path) -> None:
+async def test_clear_deletes_the_chat_and_sends_nothing(
+    emu: BotApiEmulator, app: Application, tmp_path: Path
+) -> None:
     mine = [emu.user_sends_command(CHAT, "start")]
     await emu.wait_for(lambda: emu.sent(CHAT))
     mine.append(emu.user_sends_text(CHAT, "what are the signs"))
@@ -302,8 +327,9 @@ async def test_clear_deletes_the_chat_and_sends_nothing(emu: BotApiEmulator, app
 # ---------------------------------------------------------------- media safety
 
 
-async def test_media_is_deleted_unopened_with_explanation(emu: BotApiEmulator, app: Application,
-                                                          engine: Engine) -> None:
+async def test_media_is_deleted_unopened_with_explanation(
+    emu: BotApiEmulator, app: Application, engine: Engine
+) -> None:
     [expected] = engine.handle(State(), Press("i:handling_images")).replies
     for i, kind in enumerate(MEDIA_KINDS):
         chat = CHAT + i
@@ -316,8 +342,7 @@ async def test_media_is_deleted_unopened_with_explanation(emu: BotApiEmulator, a
     assert emu.calls_to("getFile") == []
 
 
-async def test_album_is_deleted_with_one_explanation(emu: BotApiEmulator,
-                                                     app: Application) -> None:
+async def test_album_is_deleted_with_one_explanation(emu: BotApiEmulator, app: Application) -> None:
     album = [emu.user_sends_media(CHAT, "photo", media_group_id="album-1") for _ in range(3)]
     await emu.wait_for(lambda: len(emu.deleted(CHAT)) == 3)
     await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "menu"))
@@ -325,10 +350,10 @@ async def test_album_is_deleted_with_one_explanation(emu: BotApiEmulator,
     assert emu.sent(CHAT)[0]["text"].startswith(MEDIA_DELETED)
 
 
-async def test_media_that_cannot_be_deleted_asks_the_user(emu: BotApiEmulator,
-                                                          app: Application) -> None:
-    emu.fail_next("deleteMessage", status=400,
-                  description="Bad Request: message can't be deleted")
+async def test_media_that_cannot_be_deleted_asks_the_user(
+    emu: BotApiEmulator, app: Application
+) -> None:
+    emu.fail_next("deleteMessage", status=400, description="Bad Request: message can't be deleted")
     [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_photo(CHAT))
     assert msg["text"].startswith(MEDIA_NOT_DELETED)
     assert emu.deleted(CHAT) == [] and emu.calls_to("getFile") == []
@@ -337,8 +362,9 @@ async def test_media_that_cannot_be_deleted_asks_the_user(emu: BotApiEmulator,
 # ---------------------------------------------------------------- inline mode
 
 
-async def test_inline_query_empty_and_question(emu: BotApiEmulator, app: Application,
-                                               engine: Engine, content: Content) -> None:
+async def test_inline_query_empty_and_question(
+    emu: BotApiEmulator, app: Application, engine: Engine, content: Content
+) -> None:
     emu.user_sends_inline_query(USER, "")
     [answer] = await emu.wait_for(lambda: emu.inline_answers)
     routes = [f"r-{rid}" for rid in content.links]
@@ -349,17 +375,20 @@ async def test_inline_query_empty_and_question(emu: BotApiEmulator, app: Applica
     assert card["title"] == content.routes[content.links[0]].name
     assert card["description"] == content.routes[content.links[0]].for_whom
 
-    for n, question in enumerate(["should i look at the pics", "he says hes going to kill "
-                                  "himself tonight"], start=2):
+    for n, question in enumerate(
+        ["should i look at the pics", "he says hes going to kill himself tonight"], start=2
+    ):
         emu.user_sends_inline_query(USER, question)
-        answers = await emu.wait_for(lambda n=n: len(emu.inline_answers) >= n and
-                                     emu.inline_answers)
+        answers = await emu.wait_for(
+            lambda n=n: len(emu.inline_answers) >= n and emu.inline_answers
+        )
         ids = [r["id"] for r in answers[-1]["results"]]
         match = engine.classify(question)
-        assert ids[0] == f"a-{match.intent}" and ids[-len(routes):] == routes
+        assert ids[0] == f"a-{match.intent}" and ids[-len(routes) :] == routes
         article = answers[-1]["results"][0]
-        buttons = [b for row in article.get("reply_markup", {}).get("inline_keyboard", [])
-                   for b in row]
+        buttons = [
+            b for row in article.get("reply_markup", {}).get("inline_keyboard", []) for b in row
+        ]
         assert buttons and all("url" in b for b in buttons)  # no callbacks on inline messages
         assert len(ids) <= 50
     assert ids[0] == "a-crisis"
@@ -368,8 +397,9 @@ async def test_inline_query_empty_and_question(emu: BotApiEmulator, app: Applica
 # ---------------------------------------------------------------- groups
 
 
-async def test_groups_answer_only_when_addressed(emu: BotApiEmulator, app: Application,
-                                                 engine: Engine) -> None:
+async def test_groups_answer_only_when_addressed(
+    emu: BotApiEmulator, app: Application, engine: Engine
+) -> None:
     emu.user_sends_group_text(GROUP, "what are the signs")
     emu.user_sends_command(GROUP, "help@some_other_bot")
     emu.user_sends_photo(GROUP)
@@ -378,31 +408,39 @@ async def test_groups_answer_only_when_addressed(emu: BotApiEmulator, app: Appli
     [expected] = engine.handle(State(), Text("what are the signs")).replies
     assert msg["text"] == plain(expected, footer=GROUP_FOOTER)
     assert msg["reply_to_message"]["message_id"] == question
-    assert keys(msg)[-1] == [{"text": "Continue in a private chat",
-                              "url": "https://t.me/emulator_bot"}]
+    assert keys(msg)[-1] == [
+        {"text": "Continue in a private chat", "url": "https://t.me/emulator_bot"}
+    ]
     assert emu.deleted(GROUP) == []  # never deletes other people's messages
 
-    await replies_to(emu, GROUP, lambda: emu.user_sends_group_text(
-        GROUP, "and what if he paid", reply_to_bot_message_id=msg["message_id"]))
+    await replies_to(
+        emu,
+        GROUP,
+        lambda: emu.user_sends_group_text(
+            GROUP, "and what if he paid", reply_to_bot_message_id=msg["message_id"]
+        ),
+    )
     await replies_to(emu, GROUP, lambda: emu.user_sends_command(GROUP, "help", address_bot=True))
-    [cleared] = await replies_to(emu, GROUP, lambda: emu.user_sends_command(
-        GROUP, "clear", address_bot=True))
+    [cleared] = await replies_to(
+        emu, GROUP, lambda: emu.user_sends_command(GROUP, "clear", address_bot=True)
+    )
     assert "private chat" in cleared["text"] and emu.deleted(GROUP) == []
 
 
 # ---------------------------------------------------------------- faults
 
 
-async def test_chats_run_concurrently_but_each_in_order(emu: BotApiEmulator, app: Application,
-                                                        engine: Engine) -> None:
+async def test_chats_run_concurrently_but_each_in_order(
+    emu: BotApiEmulator, app: Application, engine: Engine
+) -> None:
     """A slow reply in one chat does not hold up another; within a chat, order is kept."""
-    questions = ["what is sextortion", "should i look at the pics", "what are the signs",
-                 "thanks"]
+    questions = ["what is sextortion", "should i look at the pics", "what are the signs", "thanks"]
     other = CHAT + 1
 
     def sends_to(chat: int) -> int:
-        return sum(1 for m, p in emu.calls
-                   if m == "sendMessage" and str(p.get("chat_id")) == str(chat))
+        return sum(
+            1 for m, p in emu.calls if m == "sendMessage" and str(p.get("chat_id")) == str(chat)
+        )
 
     emu.delay_next("sendMessage", 2.0)  # the first reply, in CHAT, hangs for 2 s
     for q in questions:
@@ -426,8 +464,9 @@ async def test_429_then_success_arrives_once(emu: BotApiEmulator, app: Applicati
 
 
 @pytest.mark.parametrize("fault", ["500", "502", "drop"])
-async def test_server_error_then_success_arrives_once(emu: BotApiEmulator, app: Application,
-                                                      fault: str) -> None:
+async def test_server_error_then_success_arrives_once(
+    emu: BotApiEmulator, app: Application, fault: str
+) -> None:
     if fault == "drop":
         emu.drop_next("sendMessage")
     else:
@@ -438,7 +477,8 @@ async def test_server_error_then_success_arrives_once(emu: BotApiEmulator, app: 
 
 
 async def test_persistent_failure_is_reported_and_bot_keeps_running(
-        emu: BotApiEmulator, app: Application, caplog: pytest.LogCaptureFixture) -> None:
+    emu: BotApiEmulator, app: Application, caplog: pytest.LogCaptureFixture
+) -> None:
     emu.fail_next("sendMessage", status=500, times=3)  # every retry fails
     [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "help"))
     assert msg["text"].startswith("Sorry, something went wrong") and "999" in msg["text"]
@@ -458,9 +498,13 @@ async def test_malformed_update_is_ignored(emu: BotApiEmulator, app: Application
 # ---------------------------------------------------------------- privacy
 
 
-async def test_user_text_never_leaves_a_trace(emu: BotApiEmulator, content: Content,
-                                              tmp_path: Path, warm_cache: None,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_user_text_never_leaves_a_trace(
+    emu: BotApiEmulator,
+    content: Content,
+    tmp_path: Path,
+    warm_cache: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     canary = f"zebracanary{secrets.token_hex(4)}"
     caplog.set_level(logging.DEBUG)
     data_dir = tmp_path / "data"
@@ -474,8 +518,13 @@ async def test_user_text_never_leaves_a_trace(emu: BotApiEmulator, content: Cont
         emu.user_presses_button(CHAT, msg["message_id"], f"q:{canary}", require_button=False)
         emu.push_raw_update({"message": {"text": canary, "chat": {"id": CHAT}}})
         emu.user_sends_group_text(GROUP, f"{canary} not for the bot")
-        await replies_to(emu, GROUP, lambda: emu.user_sends_group_text(
-            GROUP, f"what are the signs {canary}", mention_bot=True))
+        await replies_to(
+            emu,
+            GROUP,
+            lambda: emu.user_sends_group_text(
+                GROUP, f"what are the signs {canary}", mention_bot=True
+            ),
+        )
         emu.user_sends_inline_query(USER, f"should i look at the pics {canary}")
         await emu.wait_for(lambda: emu.inline_answers)
         emu.fail_next("sendMessage", status=500, times=3)  # through the error handler too
@@ -516,16 +565,30 @@ def test_long_reply_splits_at_paragraphs() -> None:
 
 async def _cli(env: dict[str, str], *extra: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", *extra, cwd=REPO, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        *extra,
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
-@pytest.mark.parametrize(("token", "says"), [("bad", "does not look like"),
-                                             ("999:WRONGtoken", "rejected")])
-async def test_invalid_token_exits_1_with_one_line(emu: BotApiEmulator, cli_env: dict[str, str],
-                                                   tmp_path: Path, token: str, says: str) -> None:
-    env = dict(cli_env, TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_BASE_URL=emu.base_url,
-               GUIDANCE_DATA_DIR=str(tmp_path))
+@pytest.mark.parametrize(
+    ("token", "says"), [("bad", "does not look like"), ("999:WRONGtoken", "rejected")]
+)
+async def test_invalid_token_exits_1_with_one_line(
+    emu: BotApiEmulator, cli_env: dict[str, str], tmp_path: Path, token: str, says: str
+) -> None:
+    env = dict(
+        cli_env,
+        TELEGRAM_BOT_TOKEN=token,
+        TELEGRAM_API_BASE_URL=emu.base_url,
+        GUIDANCE_DATA_DIR=str(tmp_path),
+    )
     proc = await _cli(env)
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     lines = err.decode().strip().splitlines()
@@ -534,9 +597,14 @@ async def test_invalid_token_exits_1_with_one_line(emu: BotApiEmulator, cli_env:
 
 
 async def test_polling_process_answers_and_stops_cleanly_on_sigterm(
-        emu: BotApiEmulator, cli_env: dict[str, str], tmp_path: Path) -> None:
-    env = dict(cli_env, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=emu.base_url,
-               GUIDANCE_DATA_DIR=str(tmp_path / "data"))
+    emu: BotApiEmulator, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = dict(
+        cli_env,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=emu.base_url,
+        GUIDANCE_DATA_DIR=str(tmp_path / "data"),
+    )
     proc = await _cli(env)
     try:
         await emu.wait_for(lambda: emu.calls_to("getUpdates"), timeout=30)
@@ -556,19 +624,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_webhook_process_rejects_forged_calls(emu: BotApiEmulator, cli_env: dict[str, str],
-                                                    tmp_path: Path) -> None:
+async def test_webhook_process_rejects_forged_calls(
+    emu: BotApiEmulator, cli_env: dict[str, str], tmp_path: Path
+) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/tg/hook"
-    env = dict(cli_env, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=emu.base_url,
-               GUIDANCE_DATA_DIR=str(tmp_path), TELEGRAM_WEBHOOK_URL=url,
-               TELEGRAM_WEBHOOK_LISTEN="127.0.0.1", TELEGRAM_WEBHOOK_PORT=str(port))
+    env = dict(
+        cli_env,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=emu.base_url,
+        GUIDANCE_DATA_DIR=str(tmp_path),
+        TELEGRAM_WEBHOOK_URL=url,
+        TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+    )
     env.pop("TELEGRAM_WEBHOOK_SECRET", None)
     proc = await _cli(env)
-    update = {"update_id": 1, "message": {
-        "message_id": 1, "date": int(time.time()), "chat": {"id": CHAT, "type": "private"},
-        "from": {"id": CHAT, "is_bot": False, "first_name": "T"}, "text": "/help",
-        "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": CHAT, "type": "private"},
+            "from": {"id": CHAT, "is_bot": False, "first_name": "T"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
     try:
         await emu.wait_for(lambda: emu.webhook.get("url"), timeout=30)
         secret = emu.webhook["secret_token"]
@@ -577,8 +659,9 @@ async def test_webhook_process_rejects_forged_calls(emu: BotApiEmulator, cli_env
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "forged"}):
                 forged = await client.post(url, json=update, headers=headers)
                 assert forged.status_code == 403
-            ok = await client.post(url, json=update,
-                                   headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+            ok = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            )
             assert ok.status_code == 200
         await emu.wait_for(lambda: emu.sent(CHAT))
         assert len(emu.sent(CHAT)) == 1  # only the genuine call was answered
@@ -586,4 +669,3 @@ async def test_webhook_process_rejects_forged_calls(emu: BotApiEmulator, cli_env
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
-
