@@ -18,7 +18,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/guidance-bot validate
-	$(BIN)/ruff check bot tests
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/pytest -q --cov=bot --cov-report=term:skip-covered
 
 validate: $(STAMP)
