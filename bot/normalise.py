@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 MAX_CHARS = 2000  # longer messages are cut: matching cost stays bounded
 
@@ -32,6 +33,7 @@ def fold(text: str, limit: int | None = MAX_CHARS) -> str:
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
+@lru_cache(maxsize=50_000)
 def stem(token: str) -> str:
     """A deliberately crude stemmer: enough to meet 'blocking'/'blocked'/'blocks'."""
     if len(token) <= 4 or token.isdigit():
