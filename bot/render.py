@@ -27,12 +27,10 @@ class Button:
 
 def fill(content: Content, text: str) -> str:
     """Replace {route_id} with the route's number (or name)."""
-    out = text
-    for rid, route in content.routes.items():
-        token = "{" + rid + "}"
-        if token in out:
-            out = out.replace(token, route.inline_value)
-    return out.strip()
+    routes = content.routes
+    return PLACEHOLDER.sub(
+        lambda m: routes[m[1]].inline_value if m[1] in routes else m[0], text
+    ).strip()
 
 
 def route_line(route: Route) -> str | None:

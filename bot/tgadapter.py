@@ -264,10 +264,11 @@ class Adapter:
         clear = "clear" in outcome.actions
         to_delete = self.store.deletable_messages(chat.id) if clear and private else []
         forget = "forget" in outcome.actions
+        after = outcome.state.to_dict()
         if forget:
             self.store.forget(chat.id)
-        elif outcome.state.to_dict() != before:
-            self.store.save_state(chat.id, outcome.state.to_dict())
+        elif after != before:
+            self.store.save_state(chat.id, after)
         if clear and private:
             await _delete_messages(bot, chat.id, to_delete)
             return  # a quick exit leaves nothing behind, not even a confirmation
