@@ -208,11 +208,11 @@ class Case:
     line: Callable[[Path], int | range]  # the line (or block) the problem must point at
 
 
-def _replace(rel: str, old: str, new: str) -> Callable[[Path], None]:
+def replace_in(rel: str, old: str, new: str) -> Callable[[Path], None]:
     return lambda root: edit(root, rel, old, new)
 
 
-def _at(rel: str, marker: str, nth: int = 1) -> Callable[[Path], int]:
+def at_line(rel: str, marker: str, nth: int = 1) -> Callable[[Path], int]:
     return lambda root: line_with(root, rel, marker, nth)
 
 
@@ -254,23 +254,23 @@ CASES = [
     Case(
         "bad-indentation",
         INTENTS,
-        _replace(INTENTS, "      - zq fixture example two\n", "    - zq fixture example two\n"),
+        replace_in(INTENTS, "      - zq fixture example two\n", "    - zq fixture example two\n"),
         ("yaml",),
-        _at(INTENTS, "    - zq fixture example two"),
+        at_line(INTENTS, "    - zq fixture example two"),
     ),
     Case(
         "mapping-in-scalar",
         INTENTS,
-        _replace(INTENTS, "description: Fixture intent", "description: Fixture: intent: x"),
+        replace_in(INTENTS, "description: Fixture intent", "description: Fixture: intent: x"),
         ("yaml",),
-        _at(INTENTS, "description: Fixture: intent"),
+        at_line(INTENTS, "description: Fixture: intent"),
     ),
     Case(
         "tab-indentation",
         INTENTS,
-        _replace(INTENTS, "      - zq fixture example two\n", "\t- zq fixture example two\n"),
+        replace_in(INTENTS, "      - zq fixture example two\n", "\t- zq fixture example two\n"),
         ("yaml",),
-        _at(INTENTS, "\t- zq fixture example two"),
+        at_line(INTENTS, "\t- zq fixture example two"),
     ),
     Case(
         "two-top-level-keys",
@@ -284,62 +284,62 @@ CASES = [
     Case(
         "unknown-top-level-key",
         INTENTS,
-        _replace(INTENTS, "intents:\n", "intnets:\n"),
+        replace_in(INTENTS, "intents:\n", "intnets:\n"),
         ("unknown top-level key", "intnets"),
-        _at(INTENTS, "intnets:"),
+        at_line(INTENTS, "intnets:"),
     ),
     Case("non-utf8", INTENTS, _non_utf8, ("utf-8",), lambda root: range(1, 5)),
     # --- intents
     Case(
         "examples-as-string",
         INTENTS,
-        _replace(
+        replace_in(
             INTENTS,
             "    examples:\n      - zq fixture example one\n      - zq fixture example two\n",
             "    examples: zq fixture example one\n",
         ),
         ("what_is_it", "examples"),
-        _at(INTENTS, "examples: zq"),
+        at_line(INTENTS, "examples: zq"),
     ),
     Case(
         "examples-as-number",
         INTENTS,
-        _replace(
+        replace_in(
             INTENTS,
             "    examples:\n      - zq fixture example one\n      - zq fixture example two\n",
             "    examples: 42\n",
         ),
         ("what_is_it", "examples"),
-        _at(INTENTS, "examples: 42"),
+        at_line(INTENTS, "examples: 42"),
     ),
     Case(
         "unknown-intent-id",
         INTENTS,
-        _replace(INTENTS, "  what_is_it:\n", "  what_is_itt:\n"),
+        replace_in(INTENTS, "  what_is_it:\n", "  what_is_itt:\n"),
         ("unknown intent", "what_is_itt", "catalogue"),
-        _at(INTENTS, "what_is_itt:"),
+        at_line(INTENTS, "what_is_itt:"),
     ),
     Case(
         "empty-example",
         INTENTS,
-        _replace(
+        replace_in(
             INTENTS,
             "      - zq fixture example two\n",
             '      - zq fixture example two\n      - ""\n',
         ),
         ("what_is_it", "empty"),
-        _at(INTENTS, '- ""'),
+        at_line(INTENTS, '- ""'),
     ),
     Case(
         "duplicate-example-in-fixture",
         INTENTS,
-        _replace(
+        replace_in(
             INTENTS,
             "      - zq fixture example three\n",
             "      - zq fixture example three\n      - zq fixture example one\n",
         ),
         ("zq fixture example one", "what_is_it"),
-        _at(INTENTS, "zq fixture example one", nth=2),
+        at_line(INTENTS, "zq fixture example one", nth=2),
     ),
     Case(
         "duplicate-of-real-example",
@@ -351,112 +351,112 @@ CASES = [
     Case(
         "unknown-key-in-intent",
         INTENTS,
-        _replace(INTENTS, "    description: Fixture", "    descripton: Fixture"),
+        replace_in(INTENTS, "    description: Fixture", "    descripton: Fixture"),
         ("unknown key", "descripton"),
-        _at(INTENTS, "descripton:"),
+        at_line(INTENTS, "descripton:"),
     ),
     # --- responses
     Case(
         "unknown-key-txet",
         RESPONSES,
-        _replace(RESPONSES, "    text: |", "    txet: |"),
+        replace_in(RESPONSES, "    text: |", "    txet: |"),
         ("unknown key", "txet", "text"),
-        _at(RESPONSES, "txet:"),
+        at_line(RESPONSES, "txet:"),
     ),
     Case(
         "title-too-long",
         RESPONSES,
-        _replace(
+        replace_in(
             RESPONSES,
             "    title: You're welcome",
             "    title: You're very welcome, and thank you for asking me about this",
         ),
         ("title", "40"),
-        _at(RESPONSES, "title:"),
+        at_line(RESPONSES, "title:"),
     ),
     Case(
         "route-not-defined-in-response",
         RESPONSES,
-        _replace(RESPONSES, "routes: [zz_route]", "routes: [zz_route, zz_nowhere]"),
+        replace_in(RESPONSES, "routes: [zz_route]", "routes: [zz_route, zz_nowhere]"),
         ("zz_nowhere", "not defined"),
-        _at(RESPONSES, "routes:"),
+        at_line(RESPONSES, "routes:"),
     ),
     Case(
         "placeholder-not-defined-in-response",
         RESPONSES,
-        _replace(RESPONSES, "call {zz_route}", "call {zz_nowhere}"),
+        replace_in(RESPONSES, "call {zz_route}", "call {zz_nowhere}"),
         ("zz_nowhere",),
         _block(RESPONSES, "text:"),
     ),
     Case(
         "phone-number-in-text",
         RESPONSES,
-        _replace(RESPONSES, "Glad to help.", "Glad to help. Or ring 0800 123 4567."),
+        replace_in(RESPONSES, "Glad to help.", "Glad to help. Or ring 0800 123 4567."),
         ("phone number", "routes"),
         _block(RESPONSES, "text:"),
     ),
     Case(
         "url-in-text",
         RESPONSES,
-        _replace(RESPONSES, "Glad to help.", "Glad to help. See https://example.org/more."),
+        replace_in(RESPONSES, "Glad to help.", "Glad to help. See https://example.org/more."),
         ("web", "routes"),
         _block(RESPONSES, "text:"),
     ),
     Case(
         "www-in-text",
         RESPONSES,
-        _replace(RESPONSES, "Glad to help.", "Glad to help. See www.example.org for more."),
+        replace_in(RESPONSES, "Glad to help.", "Glad to help. See www.example.org for more."),
         ("web", "routes"),
         _block(RESPONSES, "text:"),
     ),
     Case(
         "response-for-unknown-intent",
         RESPONSES,
-        _replace(RESPONSES, "  thanks:\n", "  thankz:\n"),
+        replace_in(RESPONSES, "  thanks:\n", "  thankz:\n"),
         ("unknown intent", "thankz"),
-        _at(RESPONSES, "thankz:"),
+        at_line(RESPONSES, "thankz:"),
     ),
     # --- routes
     Case(
         "non-https-url",
         ROUTES,
-        _replace(ROUTES, "url: https://example.org/help", "url: http://example.org/help"),
+        replace_in(ROUTES, "url: https://example.org/help", "url: http://example.org/help"),
         ("zz_route", "https://"),
-        _at(ROUTES, "url:"),
+        at_line(ROUTES, "url:"),
     ),
     Case(
         "malformed-url",
         ROUTES,
-        _replace(ROUTES, "url: https://example.org/help", "url: https://example org/help"),
+        replace_in(ROUTES, "url: https://example.org/help", "url: https://example org/help"),
         ("zz_route", "https://"),
-        _at(ROUTES, "url:"),
+        at_line(ROUTES, "url:"),
     ),
     Case(
         "url-without-scheme",
         ROUTES,
-        _replace(ROUTES, "url: https://example.org/help", "url: example.org/help"),
+        replace_in(ROUTES, "url: https://example.org/help", "url: example.org/help"),
         ("zz_route", "https://"),
-        _at(ROUTES, "url:"),
+        at_line(ROUTES, "url:"),
     ),
     # --- flows: nodes
     Case(
         "route-not-defined-in-flow",
         FLOWS,
-        _replace(FLOWS, "routes: [zz_route]  # result_a", "routes: [zz_nowhere]  # result_a"),
+        replace_in(FLOWS, "routes: [zz_route]  # result_a", "routes: [zz_nowhere]  # result_a"),
         ("zz_nowhere", "not defined"),
         _block(FLOWS, "result_a:"),
     ),
     Case(
         "phone-number-in-flow-text",
         FLOWS,
-        _replace(FLOWS, "text: Is this a test?", "text: Is this a test? Ring 0800 123 4567."),
+        replace_in(FLOWS, "text: Is this a test?", "text: Is this a test? Ring 0800 123 4567."),
         ("phone number",),
         _block(FLOWS, "ask:"),
     ),
     Case(
         "checklist-without-options",
         FLOWS,
-        _replace(
+        replace_in(
             FLOWS,
             "        options:\n"
             "          - {id: opt_a, label: Option A}\n"
@@ -469,22 +469,22 @@ CASES = [
     Case(
         "unknown-node-type",
         FLOWS,
-        _replace(FLOWS, "type: question", "type: questoin"),
+        replace_in(FLOWS, "type: question", "type: questoin"),
         ("questoin", "question", "checklist", "branch", "result"),
-        _at(FLOWS, "type: questoin"),
+        at_line(FLOWS, "type: questoin"),
     ),
     Case(
         "unknown-key-in-node",
         FLOWS,
-        _replace(FLOWS, "        done: decide", "        dnoe: decide"),
+        replace_in(FLOWS, "        done: decide", "        dnoe: decide"),
         ("unknown key", "dnoe"),
-        _at(FLOWS, "dnoe:"),
+        at_line(FLOWS, "dnoe:"),
     ),
     # --- flows: the graph (reported somewhere inside the flow)
     Case(
         "goto-missing-node",
         FLOWS,
-        _replace(FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}'),
+        replace_in(FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}'),
         ("nowhere", "ask"),
         _block(FLOWS, "zz_fixture:"),
     ),
@@ -503,21 +503,21 @@ CASES = [
     Case(
         "loop",
         FLOWS,
-        _replace(FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: ask}'),
+        replace_in(FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: ask}'),
         ("loop", "ask"),
         _block(FLOWS, "zz_fixture:"),
     ),
     Case(
         "flag-tested-never-set",
         FLOWS,
-        _replace(FLOWS, "if_any: [yes_flag, opt_a]", "if_any: [yes_flag, opt_zz]"),
+        replace_in(FLOWS, "if_any: [yes_flag, opt_a]", "if_any: [yes_flag, opt_zz]"),
         ("opt_zz",),
         _block(FLOWS, "zz_fixture:"),
     ),
     Case(
         "section-flag-never-set",
         FLOWS,
-        _replace(FLOWS, "when_any: [opt_b]", "when_any: [opt_bb]"),
+        replace_in(FLOWS, "when_any: [opt_b]", "when_any: [opt_bb]"),
         ("opt_bb",),
         _block(FLOWS, "zz_fixture:"),
     ),
@@ -525,7 +525,7 @@ CASES = [
     Case(
         "message-too-long",
         "responses",
-        _replace(RESPONSES, "Glad to help.", LONG_TEXT),
+        replace_in(RESPONSES, "Glad to help.", LONG_TEXT),
         ("thanks", "4096"),
         lambda root: range(1, 10**6),  # the exact place is checked by a test below
     ),

@@ -57,9 +57,9 @@ from tests.test_content import (
     LONG_TEXT,
     RESPONSES,
     ROUTES,
+    at_line,
     build_tree,
-    edit,
-    line_with,
+    replace_in,
 )
 from tests.test_telegram import CHAT, TOKEN, plain, running
 
@@ -477,72 +477,71 @@ class Broken:
     line: Callable[[Path], int] | None = None  # the line it must point at, when exact
 
 
-def _sub(rel: str, old: str, new: str) -> Callable[[Path], None]:
-    return lambda root: edit(root, rel, old, new)
-
-
 def _write(rel: str, data: bytes) -> Callable[[Path], None]:
     return lambda root: (root / rel).write_bytes(data)
-
-
-def _at(rel: str, marker: str) -> Callable[[Path], int]:
-    return lambda root: line_with(root, rel, marker)
 
 
 BROKEN = [
     Broken(
         "tab-indentation",
         INTENTS,
-        _sub(INTENTS, "      - zq fixture example two\n", "\t- zq fixture example two\n"),
+        replace_in(INTENTS, "      - zq fixture example two\n", "\t- zq fixture example two\n"),
         ("yaml", "fix"),
-        _at(INTENTS, "\t- zq"),
+        at_line(INTENTS, "\t- zq"),
     ),
     Broken(
         "unclosed-quote",
         INTENTS,
-        _sub(INTENTS, "      - zq fixture example two\n", '      - "zq fixture example two\n'),
+        replace_in(
+            INTENTS, "      - zq fixture example two\n", '      - "zq fixture example two\n'
+        ),
         ("yaml", "fix"),
     ),
     Broken(
         "unclosed-quote-line",
         INTENTS,
-        _sub(INTENTS, "      - zq fixture example two\n", '      - "zq fixture example two\n'),
+        replace_in(
+            INTENTS, "      - zq fixture example two\n", '      - "zq fixture example two\n'
+        ),
         ("yaml",),
-        _at(INTENTS, '- "zq'),
+        at_line(INTENTS, '- "zq'),
     ),
     Broken(
         "examples-a-number",
         INTENTS,
-        _sub(INTENTS, EXAMPLES, "    examples: 5\n"),
+        replace_in(INTENTS, EXAMPLES, "    examples: 5\n"),
         ("what_is_it", "examples", "add"),
-        _at(INTENTS, "examples: 5"),
+        at_line(INTENTS, "examples: 5"),
     ),
     Broken(
         "routes-a-string",
         RESPONSES,
-        _sub(RESPONSES, "routes: [zz_route]", 'routes: "x"'),
+        replace_in(RESPONSES, "routes: [zz_route]", 'routes: "x"'),
         ("route 'x'", "not defined", "fix the name"),
-        _at(RESPONSES, 'routes: "x"'),
+        at_line(RESPONSES, 'routes: "x"'),
     ),
     Broken(
         "buttons-a-string",
         FLOWS,
-        _sub(FLOWS, ASK_BUTTONS, "        buttons: Yes or No\n"),
+        replace_in(FLOWS, ASK_BUTTONS, "        buttons: Yes or No\n"),
         ("button", "key: value"),
     ),
     Broken(
         "buttons-a-mapping",
         FLOWS,
-        _sub(FLOWS, ASK_BUTTONS, "        buttons: {label: Yes, goto: tick}\n"),
+        replace_in(FLOWS, ASK_BUTTONS, "        buttons: {label: Yes, goto: tick}\n"),
         ("button", "key: value"),
     ),
     Broken(
-        "buttons-a-number", FLOWS, _sub(FLOWS, ASK_BUTTONS, "        buttons: 5\n"), ("button",)
+        "buttons-a-number",
+        FLOWS,
+        replace_in(FLOWS, ASK_BUTTONS, "        buttons: 5\n"),
+        ("button",),
     ),
     Broken(
         "options-a-number",
         FLOWS,
-        _sub(
+        replace_in(
             FLOWS,
             "          - {id: opt_a, label: Option A}\n          - {id: opt_b, label: Option B}\n",
             "          5\n",
@@ -552,40 +551,42 @@ BROKEN = [
     Broken(
         "unknown-intent",
         INTENTS,
-        _sub(INTENTS, "  what_is_it:\n", "  what_is_itt:\n"),
+        replace_in(INTENTS, "  what_is_it:\n", "  what_is_itt:\n"),
         ("unknown intent", "what_is_itt", "catalogue"),
-        _at(INTENTS, "what_is_itt:"),
+        at_line(INTENTS, "what_is_itt:"),
     ),
     Broken(
         "dead-flow-target",
         FLOWS,
-        _sub(FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}'),
+        replace_in(FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}'),
         ("nowhere", "does not exist", "fix the name"),
     ),
     Broken(
         "response-starts-missing-flow",
         RESPONSES,
-        _sub(RESPONSES, "    routes: [zz_route]\n", "    routes: [zz_route]\n    flow: nope\n"),
+        replace_in(
+            RESPONSES, "    routes: [zz_route]\n", "    routes: [zz_route]\n    flow: nope\n"
+        ),
         ("flow 'nope'", "does not exist"),
-        _at(RESPONSES, "flow: nope"),
+        at_line(RESPONSES, "flow: nope"),
     ),
     Broken(
         "http-link",
         ROUTES,
-        _sub(ROUTES, "url: https://example.org/help", "url: http://example.org/help"),
+        replace_in(ROUTES, "url: https://example.org/help", "url: http://example.org/help"),
         ("http://example.org/help", "https://"),
-        _at(ROUTES, "url: http:"),
+        at_line(ROUTES, "url: http:"),
     ),
     Broken(
         "link-in-text",
         RESPONSES,
-        _sub(RESPONSES, "Glad to help.", "Glad to help. See http://example.org."),
+        replace_in(RESPONSES, "Glad to help.", "Glad to help. See http://example.org."),
         ("web", "routes.yaml"),
     ),
     Broken(
         "over-long-text",
         RESPONSES,
-        _sub(RESPONSES, "Glad to help.", LONG_TEXT),
+        replace_in(RESPONSES, "Glad to help.", LONG_TEXT),
         ("4096", "shorten"),
     ),
     Broken("empty-file", INTENTS, _write(INTENTS, b""), ("one top-level key",), lambda root: 1),
@@ -603,7 +604,7 @@ BROKEN = [
     Broken(
         "duplicate-key",
         RESPONSES,
-        _sub(
+        replace_in(
             RESPONSES,
             "    source: About this bot\n",
             "    source: About this bot\n    title: A second title\n",
