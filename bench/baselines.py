@@ -2,8 +2,8 @@
 
 Every method sees the same training examples (content.intents, `out_of_scope`
 and `crisis` included as classes) and the same evaluation files. Cut-offs are
-chosen on bot.evaluate.split (20% of each intent's examples held out, seed 7)
-with bot.evaluate.objective - the same rule `guidance-bot tune` uses for our
+chosen on evaluate.split (20% of each intent's examples held out, seed 7)
+with evaluate.objective - the same rule `guidance-bot tune` uses for our
 own thresholds - and never on the dev or holdout files.
 """
 
@@ -127,7 +127,7 @@ class TfidfLR:
 
 
 def _scores(items: list, preds: list[str]) -> dict:
-    from bot.model import OUT_OF_SCOPE
+    from bot.content.records import OUT_OF_SCOPE
 
     ins = [(it.intent, p) for it, p in zip(items, preds, strict=True) if it.intent != OUT_OF_SCOPE]
     oos = [p for it, p in zip(items, preds, strict=True) if it.intent == OUT_OF_SCOPE]
@@ -145,8 +145,8 @@ def _apply(best: list[tuple[str, float]], cutoff: float) -> list[str]:
 
 
 def choose_cutoff(held: list, best: list[tuple[str, float]]) -> float:
-    """The cut-off maximising bot.evaluate.objective on the held-out split (lowest on ties)."""
-    from bot.evaluate import objective
+    """The cut-off maximising evaluate.objective on the held-out split (lowest on ties)."""
+    from bot.matching.evaluate import objective
 
     scored = [(objective(_scores(held, _apply(best, c))), -c) for c in CUTOFFS]
     return -max(scored)[1]
@@ -183,7 +183,7 @@ def time_per_message(
 
 def run(opts, engine) -> dict:
     from bench.matcher_perf import DEV
-    from bot.evaluate import read_jsonl, split
+    from bot.matching.evaluate import read_jsonl, split
 
     content = engine.content
     examples = [(t, iid) for iid, texts in content.intents.items() for t in texts]
@@ -255,8 +255,8 @@ def report(res: dict) -> list[str]:
         "",
         f"Training data for every method: the same {res['examples']:,} examples "
         "(`content.intents`, with `out_of_scope` and `crisis` as classes of their own). "
-        f"Cut-offs were chosen on `bot.evaluate.split` ({res['held']} held-out examples, 20% "
-        "per intent, seed 7) by maximising `bot.evaluate.objective` (in-scope accuracy + 0.5 x "
+        f"Cut-offs were chosen on `evaluate.split` ({res['held']} held-out examples, 20% "
+        "per intent, seed 7) by maximising `evaluate.objective` (in-scope accuracy + 0.5 x "
         "out-of-scope rejection, the rule our own thresholds were tuned with), then every "
         "method was refitted on all examples. **Ours** is `Engine.classify` (crisis detector, "
         "then matcher), exactly what the bot runs.",

@@ -2,7 +2,7 @@
 
 The emulator (tests/emulator.py, real HTTP on 127.0.0.1) and the simulated users run in this
 process; the bot runs in a child process (`python -m bench.e2e --child ...`) built by
-`bot.telegram.build_application` and started with `run_polling`, exactly as `run_bot` does,
+`app.build_application` and started with `run_polling`, exactly as `run_bot` does,
 so the two sides do not share one interpreter lock. All chats run at once, in two ways:
 
 - closed loop (`closed_load`): each user sends its next message as soon as the replies to
@@ -70,8 +70,8 @@ def _emulator_class():
 def expected_replies(engine, text: str) -> int:
     """How many messages the bot means to send for `text` in a fresh private chat: one per
     engine Reply (a crisis message that also asks something gets two), times its parts."""
-    from bot import tgformat
-    from bot.engine import State, Text
+    from bot.channels.telegram import html as tgformat
+    from bot.dialogue.engine import State, Text
 
     replies = engine.handle(State(), Text(text)).replies
     try:
@@ -98,7 +98,7 @@ def child(argv: list[str]) -> int:
     ap.add_argument("--cprofile", help="run under cProfile, dump the stats here on exit")
     a = ap.parse_args(argv)
     from bot import content
-    from bot import telegram as tg
+    from bot.channels.telegram import app as tg
 
     max_rate = 0.0 if a.no_rate_limiter else tg.TELEGRAM_MAX_RATE
     app = tg.build_application(content.load(), TOKEN, data_dir=Path(a.data_dir),
@@ -490,7 +490,7 @@ def report(res: dict) -> list[str]:
         "## 3. End to end (Bot API emulator over real HTTP)",
         "",
         "Simulated private chats talk to the real PTB `Application` from "
-        "`bot.telegram.build_application`, run with `run_polling` in a child process against "
+        "`app.build_application`, run with `run_polling` in a child process against "
         "`tests/emulator.py` on 127.0.0.1 (the emulator and the users share the benchmark "
         "process). All chats run at the same time. Messages are distinct perturbed dev lines. "
         f"Each bot process gets a temp data dir (SQLite on {res['data_dir_fs']}) and a temp "

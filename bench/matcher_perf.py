@@ -22,7 +22,7 @@ _FILLERS = ("please", "pls", "asap", "today", "again", "now", "really", "also", 
 
 
 def dev_texts() -> list[str]:
-    from bot.evaluate import read_jsonl
+    from bot.matching.evaluate import read_jsonl
 
     return [it.text for it in read_jsonl(DEV)]
 
@@ -89,7 +89,7 @@ _STARTUP = """
 import json, time
 t0 = time.monotonic()
 from bot import content
-from bot.engine import Engine
+from bot.dialogue.engine import Engine
 t1 = time.monotonic()
 c = content.load()
 t2 = time.monotonic()
@@ -113,7 +113,7 @@ def mb():
 start = mb()
 from bench.matcher_perf import dev_texts, perturbed
 from bot import content
-from bot.engine import Engine
+from bot.dialogue.engine import Engine
 imported = mb()
 e = Engine(content.load())
 built = mb()
@@ -174,7 +174,7 @@ def _median(runs: list[dict]) -> dict:
 
 def run(opts, cache: str) -> dict:
     from bot import content
-    from bot.engine import Engine
+    from bot.dialogue.engine import Engine
 
     deadline = Deadline(opts.budget_matcher)
     n = opts.messages

@@ -85,7 +85,7 @@ def summarise_raw(path: Path, cpu_ms: float, top: int) -> list[str]:
 async def main_async(a) -> int:
     from bench.matcher_perf import dev_texts, perturbed
     from bot import content
-    from bot.engine import Engine
+    from bot.dialogue.engine import Engine
 
     cache = tempfile.mkdtemp(prefix="bench-prof-cache-")
     os.environ["GUIDANCE_CACHE_DIR"] = cache

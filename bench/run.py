@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         def engine():  # built once, after part 1 has warmed the model cache
             if not engines:
                 from bot import content
-                from bot.engine import Engine
+                from bot.dialogue.engine import Engine
 
                 engines.append(Engine(content.load()))
             return engines[0]

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from bot import content as content_mod
-from bot.model import Content
+from bot.content.records import Content
 
 
 def _load(root: str | None) -> Content:
@@ -37,8 +37,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.engine import Engine
-    from bot.terminal import chat
+    from bot.channels.terminal import chat
+    from bot.dialogue.engine import Engine
 
     return chat(Engine(_load(args.content)))
 
@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "TELEGRAM_BOT_TOKEN is not set: starting the terminal chat instead.\n", file=sys.stderr
         )
         return cmd_chat(args)
-    from bot.telegram import run_bot
+    from bot.channels.telegram.app import run_bot
 
     return run_bot(_load(args.content), token, webhook_url=args.webhook_url)
 
@@ -60,7 +60,7 @@ def _lines(texts: list[str]) -> list[str]:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from bot.engine import Engine
+    from bot.dialogue.engine import Engine
 
     engine = Engine(_load(args.content))
     out = sys.stdout
@@ -90,8 +90,8 @@ def cmd_examples(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.engine import Engine
-    from bot.evaluate import format_report, metrics, read_jsonl
+    from bot.dialogue.engine import Engine
+    from bot.matching.evaluate import format_report, metrics, read_jsonl
 
     engine = Engine(_load(args.content))
     try:
@@ -114,7 +114,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bot.matcher import Matcher, cache_dir
+    from bot.matching.matcher import Matcher, cache_dir
 
     start = time.perf_counter()
     matcher = Matcher(_load(args.content))
@@ -126,7 +126,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from bot.evaluate import tune
+    from bot.matching.evaluate import tune
 
     settings, m = tune(_load(args.content), folds=args.folds)
     print("chosen on held-out splits of our own examples:")
@@ -139,7 +139,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from bot.graph import render
+    from bot.content.diagram import render
 
     c = _load(args.content)
     if args.flow and args.flow not in c.flows:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluate import metrics, read_jsonl
+from bot.matching.evaluate import metrics, read_jsonl
 
 DATA = Path(__file__).resolve().parent / "data"
 IN_SCOPE_FLOOR = 0.90

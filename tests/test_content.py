@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from bot.content import ContentError, load
-from bot.render import render_node_text, render_response
+from bot.content.text import render_node_text, render_response
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "content"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.crisis import CrisisDetector
-from bot.engine import RESUME, Press, State, Text
-from bot.normalise import fold
+from bot.dialogue.engine import RESUME, Press, State, Text
+from bot.matching.crisis import CrisisDetector
+from bot.matching.normalise import fold
 
 CASES = yaml.safe_load(
     (Path(__file__).resolve().parent / "data" / "crisis_cases.yaml").read_text(encoding="utf-8")

@@ -12,7 +12,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.engine import (
+from bot.content.records import CATALOGUE
+from bot.dialogue.engine import (
     BACK,
     COMMANDS,
     MENU,
@@ -24,7 +25,6 @@ from bot.engine import (
     State,
     Text,
 )
-from bot.model import CATALOGUE
 
 REPO = Path(__file__).resolve().parent.parent
 DEEP_LINK_FLOWS = {"signs": "indicators", "contact": "contact", "report": "report"}

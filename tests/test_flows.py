@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.engine import BACK, COMMANDS, MENU, RESTART, Command, Press, State, Text
+from bot.dialogue.engine import BACK, COMMANDS, MENU, RESTART, Command, Press, State, Text
 
 REPO = Path(__file__).resolve().parent.parent
 EMERGENCY = "999"

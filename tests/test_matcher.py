@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.model import OUT_OF_SCOPE
-from bot.normalise import fold
+from bot.content.records import OUT_OF_SCOPE
+from bot.matching.normalise import fold
 
 DATA = Path(__file__).resolve().parent / "data"
 BANDS = {"answer", "suggest", "reject"}
@@ -126,7 +126,7 @@ def test_abbreviations_find_the_intended_topic(matcher, text: str, intent: str) 
 def test_every_lexicon_entry_survives_typo_mending(matcher, content) -> None:
     """A variant becomes exactly its canonical words: none is 'mended' into another word
     (which happens when the canonical word is used by no example)."""
-    from bot.normalise import Lexicon
+    from bot.matching.normalise import Lexicon
 
     lex = Lexicon(content.lexicon)
     wrong = []
@@ -151,7 +151,7 @@ HUGE = {
 
 @pytest.mark.parametrize("name", list(HUGE))
 def test_huge_message_is_quick_and_safe(engine, name: str) -> None:
-    from bot.engine import State, Text
+    from bot.dialogue.engine import State, Text
 
     text = HUGE[name]
     assert len(text) >= 50_000

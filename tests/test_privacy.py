@@ -33,12 +33,12 @@ from types import SimpleNamespace
 
 import pytest
 
-import bot.store as store_mod
-import bot.telegram as bot_telegram
-from bot.engine import Command, Engine, Press, State
-from bot.model import Content
-from bot.store import DB_NAME, DELETE_WINDOW, MAX_MESSAGES, STATE_TTL, Store
-from bot.terminal import chat
+import bot.channels.telegram.app as bot_telegram
+import bot.channels.telegram.store as store_mod
+from bot.channels.telegram.store import DB_NAME, DELETE_WINDOW, MAX_MESSAGES, STATE_TTL, Store
+from bot.channels.terminal import chat
+from bot.content.records import Content
+from bot.dialogue.engine import Command, Engine, Press, State
 from tests.emulator import BotApiEmulator
 from tests.test_telegram import (
     CHAT,

@@ -41,13 +41,13 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import bot.telegram as bot_telegram
-import bot.tgadapter as tgadapter
-from bot import tgformat
+import bot.channels.telegram.app as bot_telegram
+import bot.channels.telegram.handlers as tgadapter
+from bot.channels.telegram import html as tgformat
+from bot.channels.telegram.handlers import GROUP_FOOTER, MEDIA_DELETED, SEND_TRIES
 from bot.content import ContentError, load
-from bot.engine import COMMANDS, RESUME, Command, Engine, Press, Reply, State, Text
-from bot.model import CATALOGUE, Content
-from bot.tgadapter import GROUP_FOOTER, MEDIA_DELETED, SEND_TRIES
+from bot.content.records import CATALOGUE, Content
+from bot.dialogue.engine import COMMANDS, RESUME, Command, Engine, Press, Reply, State, Text
 from tests.emulator import BotApiEmulator, _check_markup, parse_html
 from tests.test_content import (
     FIXTURE_FILES,

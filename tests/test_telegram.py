@@ -24,12 +24,12 @@ import httpx
 import pytest
 from telegram.ext import Application
 
-from bot import tgformat
-from bot.engine import COMMANDS, Command, Engine, Outcome, Press, Reply, State, Text
-from bot.model import Content
-from bot.store import DB_NAME, Store
-from bot.telegram import UPDATES, build_application
-from bot.tgadapter import GROUP_FOOTER, MEDIA_DELETED, MEDIA_NOT_DELETED
+from bot.channels.telegram import html as tgformat
+from bot.channels.telegram.app import UPDATES, build_application
+from bot.channels.telegram.handlers import GROUP_FOOTER, MEDIA_DELETED, MEDIA_NOT_DELETED
+from bot.channels.telegram.store import DB_NAME, Store
+from bot.content.records import Content
+from bot.dialogue.engine import COMMANDS, Command, Engine, Outcome, Press, Reply, State, Text
 from tests.emulator import MEDIA_KINDS, NOT_MODIFIED, BotApiEmulator, polling
 
 TOKEN = "123:TESTtoken_d41d8cd98f"  # distinctive, so a leak into logs or stderr is visible

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from re import _constants, _parser  # type: ignore[attr-defined]  # the stdlib's own parser
 
-from bot.model import CrisisRules
-from bot.normalise import fold
+from bot.content.records import CrisisRules
+from bot.matching.normalise import fold
 
 
 class CrisisDetector:

@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot.fields import (
+from bot.content.flows import parse_flows
+from bot.content.readers import (
     MAX_MESSAGE,
     MAX_TITLE,
     ROUTE_ID,
@@ -29,8 +30,7 @@ from bot.fields import (
     str_list,
     text_field,
 )
-from bot.flowfile import parse_flows
-from bot.model import (
+from bot.content.records import (
     CATALOGUE,
     IN_SCOPE,
     Content,
@@ -40,8 +40,8 @@ from bot.model import (
     Response,
     Route,
 )
-from bot.render import render_node_text, render_response
-from bot.yamlsrc import LDict, LList, YamlError, line_of, load_file
+from bot.content.text import render_node_text, render_response
+from bot.content.yaml_lines import LDict, LList, YamlError, line_of, load_file
 
 __all__ = ["ContentError", "Problem", "default_root", "load"]
 
@@ -62,7 +62,7 @@ TOP_KEYS = (
 def default_root() -> Path:
     """The content root: $GUIDANCE_CONTENT, else the repository this package lives in."""
     env = os.environ.get("GUIDANCE_CONTENT")
-    return Path(env) if env else Path(__file__).resolve().parent.parent
+    return Path(env) if env else Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------- sections

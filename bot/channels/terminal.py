@@ -11,8 +11,8 @@ import io
 import sys
 from typing import TextIO
 
-from bot.engine import COMMANDS, Command, Engine, Event, Press, Reply, State, Text
-from bot.render import Button
+from bot.content.text import Button
+from bot.dialogue.engine import COMMANDS, Command, Engine, Event, Press, Reply, State, Text
 
 WELCOME_HINT = "(Type a question, a number to choose, /menu, or /quit. Ctrl-D ends.)"
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.engine import Reply
-from bot.model import Route
-from bot.render import Button
+from bot.content.records import Route
+from bot.content.text import Button
+from bot.dialogue.engine import Reply
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
 _SEPARATORS = ("\n\n", "\n", " ")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.model import Route
-from bot.render import PLACEHOLDER
-from bot.yamlsrc import LDict, line_of
+from bot.content.records import Route
+from bot.content.text import PLACEHOLDER
+from bot.content.yaml_lines import LDict, line_of
 
 MAX_MESSAGE = 4096
 MAX_TITLE = 40

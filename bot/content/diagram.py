@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from bot.model import Content, Flow, Node
+from bot.content.records import Content, Flow, Node
 
 MERMAID_SHAPES = {
     "question": ('{"', '"}'),

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot import classifier
-from bot.classifier import LinearModel
-from bot.model import OUT_OF_SCOPE, Content, MatcherSettings
-from bot.normalise import Lexicon, fold, stem
+from bot.content.records import OUT_OF_SCOPE, Content, MatcherSettings
+from bot.matching import classifier
+from bot.matching.classifier import LinearModel
+from bot.matching.normalise import Lexicon, fold, stem
 
 MAX_ALTERNATIVES = 3
 MODEL_FORMAT = "linear-1"  # bump when features change; training settings are in the key too

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from bot.crisis import CrisisDetector
-from bot.matcher import Match, Matcher
-from bot.model import Content, Flow, Node
-from bot.render import (
+from bot.content.records import Content, Flow, Node
+from bot.content.text import (
     Button,
     fill,
     join,
@@ -28,6 +26,8 @@ from bot.render import (
     route_buttons,
     source_line,
 )
+from bot.matching.crisis import CrisisDetector
+from bot.matching.matcher import Match, Matcher
 
 MENU, BACK, RESTART, RESUME = "m", "b", "r", "c"
 COMMANDS = (

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.matcher import Matcher
-from bot.model import OUT_OF_SCOPE, Content, MatcherSettings
+from bot.content.records import OUT_OF_SCOPE, Content, MatcherSettings
+from bot.matching.matcher import Matcher
 
 Classify = Callable[[str], str]
 HIGH_PRECISION = 0.9  # above `high`, answers need no "Did you mean"

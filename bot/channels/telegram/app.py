@@ -28,9 +28,9 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import HTTPXRequest
 
-from bot.model import Content
-from bot.store import Store
-from bot.tgadapter import NO_PREVIEW, Adapter
+from bot.channels.telegram.handlers import NO_PREVIEW, Adapter
+from bot.channels.telegram.store import Store
+from bot.content.records import Content
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ or section tests must be set by some button or option.
 
 from __future__ import annotations
 
-from bot.fields import (
+from bot.content.readers import (
     MAX_LABEL,
     Collector,
     block_list,
@@ -19,8 +19,8 @@ from bot.fields import (
     str_list,
     text_field,
 )
-from bot.model import Choice, Flow, Node, Option, Route, Rule, Section
-from bot.yamlsrc import LDict
+from bot.content.records import Choice, Flow, Node, Option, Route, Rule, Section
+from bot.content.yaml_lines import LDict
 
 
 def _parse_node(c: Collector, fid: str, nid: str, m: LDict, routes: dict[str, Route]) -> Node:

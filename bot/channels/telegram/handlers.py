@@ -44,11 +44,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import tgformat
-from bot.engine import COMMANDS, Command, Engine, Event, Press, Reply, State, Text
-from bot.model import Content
-from bot.render import Button, fill
-from bot.store import Store
+from bot.channels.telegram import html as tgformat
+from bot.channels.telegram.store import Store
+from bot.content.records import Content
+from bot.content.text import Button, fill
+from bot.dialogue.engine import COMMANDS, Command, Engine, Event, Press, Reply, State, Text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

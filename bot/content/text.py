@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.model import Content, Node, Response, Route
+from bot.content.records import Content, Node, Response, Route
 
 PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
 

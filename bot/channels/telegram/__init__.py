@@ -1,0 +1,1 @@
+"""The Telegram channel: the application, its handlers, HTML and the chat store."""
