@@ -26,7 +26,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "content"
 TELEGRAM_LIMIT = 4096
 
 # Paths of the fixture files inside a content tree.
-INTENTS = "intents/zz_fixture.yaml"
+INTENTS = "intents/what_is_it.yaml"  # replaces the real file
 RESPONSES = "responses/zz_fixture.yaml"
 ROUTES = "responses/zz_fixture_routes.yaml"
 FLOWS = "flows/zz_fixture.yaml"
@@ -222,13 +222,13 @@ def _block(rel: str, marker: str) -> Callable[[Path], range]:
 
 def _real_example_of_another_intent(root: Path) -> None:
     """Put a real example of another intent under `what_is_it` in the fixture file."""
-    data = yaml.safe_load((REPO / "intents" / "action.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((REPO / "intents" / "report_concern.yaml").read_text(encoding="utf-8"))
     for iid, body in data["intents"].items():
         if iid != "what_is_it" and body.get("examples"):
             example = body["examples"][0]
             break
     else:
-        raise AssertionError("no example found in intents/action.yaml")
+        raise AssertionError("no example found in intents/report_concern.yaml")
     edit(root, INTENTS, "      - zq fixture example two\n", f"      - {json.dumps(example)}\n")
 
 
@@ -338,8 +338,20 @@ CASES = [
             "      - zq fixture example three\n",
             "      - zq fixture example three\n      - zq fixture example one\n",
         ),
-        ("zq fixture example one", "what_is_it"),
+        ("zq fixture example one", "appears twice"),
         at_line(INTENTS, "zq fixture example one", nth=2),
+    ),
+    Case(
+        "intent-in-another-intents-file",
+        INTENTS,
+        replace_in(
+            INTENTS,
+            "    description: Fixture intent\n",
+            "    description: Fixture intent\n  terminology:\n    examples:\n"
+            "      - zq fixture example four\n",
+        ),
+        ("terminology", "what_is_it.yaml", "intents/terminology.yaml"),
+        at_line(INTENTS, "    examples:", nth=2),
     ),
     Case(
         "duplicate-of-real-example",

@@ -664,7 +664,7 @@ def test_broken_content_gives_a_clear_validate_error(
 SMALL_TREE = {
     **{rel: (FIXTURES / name).read_text(encoding="utf-8") for rel, name in FIXTURE_FILES.items()},
     "intents/matcher.yaml": "matcher:\n  high: 48\n  low: 26\n  scale: 8\n",
-    "intents/crisis.yaml": "crisis:\n  danger: ['kill (him|her)self']\n  topic: [suicide]\n"
+    "intents/crisis_patterns.yaml": "crisis:\n  danger: ['kill (him|her)self']\n  topic: [suicide]\n"
     "  general: [signs]\n  urgent: [now]\n",
     "intents/lexicon.yaml": "lexicon:\n  replace:\n    pics: pictures\n    nude pics: nudes\n",
     MENU: "menu:\n  - flow: zz_fixture\n  - intent: thanks\n  - command: links\n",

@@ -1,7 +1,7 @@
 """Content: the YAML files become typed records, and every problem is reported as file:line."""
 
 from bot.content.loader import default_root, load
-from bot.content.readers import ContentError, Problem
+from bot.content.problems import ContentError, Problem
 from bot.content.records import CATALOGUE, IN_SCOPE, OUT_OF_SCOPE, Content
 
 __all__ = [

@@ -7,9 +7,9 @@ or section tests must be set by some button or option.
 
 from __future__ import annotations
 
+from bot.content.problems import Collector
 from bot.content.readers import (
     MAX_LABEL,
-    Collector,
     block_list,
     check_keys,
     check_route_refs,

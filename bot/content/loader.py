@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.content.flows import parse_flows
+from bot.content.problems import Collector, ContentError, Problem
 from bot.content.readers import (
     MAX_MESSAGE,
     MAX_TITLE,
     ROUTE_ID,
     VALID_URL,
-    Collector,
-    ContentError,
-    Problem,
     check_keys,
     check_route_refs,
     check_text,
@@ -128,6 +126,14 @@ def _parse_intents(c: Collector, docs: list[LDict]) -> dict[str, tuple[str, ...]
     seen: dict[str, str] = {}
     for iid, m, what in entries(c, docs, "intent", CATALOGUE):
         check_keys(c, m, ("examples", "description"), what)
+        home = Path(m.file)
+        if home.stem != iid:
+            c.add(
+                m,
+                f"{what} is in {home.name}, which is for "
+                f"'{home.stem}' -> move these examples to intents/{iid}.yaml",
+                m.line,
+            )
         examples = m.get("examples")
         if not isinstance(examples, list) or not examples:
             c.add(m, f"{what} has no examples -> add 'examples:' with one question a line")
@@ -156,7 +162,7 @@ def _parse_intents(c: Collector, docs: list[LDict]) -> dict[str, tuple[str, ...]
         intents[str(iid)] = tuple(kept)
     for iid in IN_SCOPE:
         if iid not in intents:
-            c.add("intents", f"intent '{iid}' has no examples -> add it to a file in intents/", 1)
+            c.add("intents", f"intent '{iid}' has no examples -> add intents/{iid}.yaml", 1)
     return intents
 
 
@@ -256,7 +262,7 @@ def _parse_crisis(c: Collector, docs: list[LDict]) -> CrisisRules:
                 out.append(pattern)
     if not lists["danger"]:
         c.add(
-            "intents/crisis.yaml",
+            "intents/crisis_patterns.yaml",
             "no crisis 'danger' patterns -> the crisis detector needs them",
             1,
         )

@@ -1,9 +1,7 @@
-"""Reading fields of content files and collecting located problems.
+"""Reading fields of content files, each wrong type or missing value a located problem.
 
-Shared by the content loader (bot/content.py) and the flow loader
-(bot/flowfile.py): each reader reports a wrong type or a missing value as a
-problem with its file and line, and never raises, so one run of `validate`
-lists everything an editor has to fix.
+Shared by the content loader and the flow loader: a reader never raises,
+so one run of `validate` lists everything an editor has to fix.
 """
 
 from __future__ import annotations
@@ -11,15 +9,14 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from bot.content.problems import Collector
 from bot.content.records import Route
 from bot.content.text import PLACEHOLDER
-from bot.content.yaml_lines import LDict, line_of
+from bot.content.yaml_lines import LDict
 
-MAX_MESSAGE = 4096
+MAX_MESSAGE = 4096  # Python characters; Telegram counts UTF-16 units (channels/telegram/html.py)
 MAX_TITLE = 40
 MAX_LABEL = 40
 URL_IN_TEXT = re.compile(r"https?://|www\.|\b[\w.+-]+@[\w-]+\.[\w.]+")
@@ -28,44 +25,6 @@ PHONE_IN_TEXT = re.compile(
 )
 VALID_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/[^\s<>\"']*)?$")
 ROUTE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
-class ContentError(Exception):
-    """Content failed validation; `problems` lists every error found."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} content problem(s)")
-        self.problems = problems
-
-
-class Collector:
-    """Gathers problems with paths shown relative to the content root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.problems: list[Problem] = []
-        # Where each response and flow node was written, for checks made after parsing.
-        self.where: dict[tuple[str, ...], LDict] = {}
-
-    def rel(self, file: str) -> str:
-        try:
-            return str(Path(file).resolve().relative_to(self.root.resolve()))
-        except ValueError:
-            return file
-
-    def add(self, where: Any, message: str, line: int | None = None) -> None:
-        file = getattr(where, "file", None) or (where if isinstance(where, str) else "?")
-        self.problems.append(Problem(self.rel(file), line or line_of(where, 1), message))
 
 
 # ---------------------------------------------------------------- helpers

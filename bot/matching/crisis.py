@@ -7,7 +7,7 @@ self-harm, overdose) in a message that is not plainly general. General
 means a `general` cue (warning signs, national figures, training, a past
 case) and no `urgent` one (now, tonight, just told me). When in doubt it says
 crisis: a false alarm costs a few lines, a miss can cost a life.
-The patterns live in intents/crisis.yaml and run on folded text (lower
+The patterns live in intents/crisis_patterns.yaml and run on folded text (lower
 case, no punctuation, apostrophes removed: "he's" is "hes").
 """
 
