@@ -237,7 +237,7 @@ def run(opts, engine) -> dict:
             res["short"][iid].append(t)
     for set_name, items in sets.items():
         texts = [it.text for it in items]
-        clear = getattr(engine.matcher.match, "cache_clear", None)  # a whole-message cache
+        clear = getattr(engine.triage.matcher.match, "cache_clear", None)  # a whole-message cache
         res["msg_cache"] = clear is not None
         if clear:
             clear()

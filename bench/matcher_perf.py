@@ -59,9 +59,9 @@ def perturbed(texts: list[str], n: int, seed: int = 20240601) -> list[str]:
 
 def latency(engine, messages: list[str], deadline: Deadline) -> dict:
     """time.perf_counter_ns around engine.classify, one message at a time."""
-    cached = hasattr(engine.matcher.match, "cache_info")  # a whole-message lru_cache, if any
+    cached = hasattr(engine.triage.matcher.match, "cache_info")  # a whole-message lru_cache, if any
     if cached:
-        engine.matcher.match.cache_clear()
+        engine.triage.matcher.match.cache_clear()
     classify, clock = engine.classify, time.perf_counter_ns
     lat: list[int] = []
     start = clock()
@@ -72,7 +72,7 @@ def latency(engine, messages: list[str], deadline: Deadline) -> dict:
         if i % 256 == 255 and deadline.over():
             break
     wall = (clock() - start) / 1e9
-    info = engine.matcher.match.cache_info() if cached else None
+    info = engine.triage.matcher.match.cache_info() if cached else None
     return summary_ns(lat) | {
         "per_s": len(lat) / wall if wall else float("nan"),
         "wall_s": wall,
@@ -216,7 +216,7 @@ def report(res: dict) -> list[str]:
         "",
         "`time.perf_counter_ns()` around each call, one message at a time, in this process. "
         + (
-            "`engine.matcher.match.cache_clear()` before each run. The matcher keeps an "
+            "`engine.triage.matcher.match.cache_clear()` before each run. The matcher keeps an "
             "`lru_cache` on `match`, so the repeated run mostly measures cache hits; the "
             "distinct run is the honest per-message cost (it ran first, so the matcher's "
             "word-level caches - typo corrections and per-word scores - also started cold)."

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from bot import content as content_mod
-from bot.content.records import Content
+from bot.content import Content
 
 
 def _load(root: str | None) -> Content:
@@ -38,7 +38,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.channels.terminal import chat
-    from bot.dialogue.engine import Engine
+    from bot.dialogue import Engine
 
     return chat(Engine(_load(args.content)))
 
@@ -60,18 +60,20 @@ def _lines(texts: list[str]) -> list[str]:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from bot.dialogue.engine import Engine
+    from bot.dialogue import Engine
 
     engine = Engine(_load(args.content))
     out = sys.stdout
     for text in _lines(args.text):
-        m = engine.classify(text)
+        found = engine.classify(text)
+        m = found.match
         out.write(
             json.dumps(
                 {
                     "text": text,
-                    "intent": m.intent,
-                    "score": m.score,
+                    "intent": found.intent,
+                    "score": 100.0 if found.intent != m.intent else m.score,
+                    "risk": found.risk,
                     "alternatives": [{"intent": i, "score": s} for i, s in m.alternatives],
                 },
                 ensure_ascii=False,
@@ -90,7 +92,7 @@ def cmd_examples(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.dialogue.engine import Engine
+    from bot.dialogue import Engine
     from bot.matching.evaluate import format_report, metrics, read_jsonl
 
     engine = Engine(_load(args.content))
@@ -114,7 +116,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bot.matching.matcher import Matcher, cache_dir
+    from bot.matching import Matcher, cache_dir
 
     start = time.perf_counter()
     matcher = Matcher(_load(args.content))
@@ -139,13 +141,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from bot.content.diagram import render
+    from bot.content.diagram import diagram
 
     c = _load(args.content)
     if args.flow and args.flow not in c.flows:
         print(f"no flow '{args.flow}'; flows: {', '.join(c.flows)}", file=sys.stderr)
         return 1
-    text = render(c, args.flow, args.format)
+    text = diagram(c, args.flow, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

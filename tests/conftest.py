@@ -42,7 +42,7 @@ def content():
 
 @pytest.fixture(scope="session")
 def engine(content, model_cache):
-    from bot.dialogue.engine import Engine
+    from bot.dialogue import Engine
 
     patch = pytest.MonkeyPatch()
     patch.setenv("GUIDANCE_CACHE_DIR", str(model_cache))
@@ -119,7 +119,7 @@ def buttons_of(reply) -> list:
 
 
 def press(engine, state, button):
-    from bot.dialogue.engine import Press
+    from bot.dialogue import Press
 
     assert button.data, f"button {button.label!r} has no callback data"
     return engine.handle(state, Press(button.data))
@@ -138,7 +138,7 @@ def _checklist_choices(toggles: list) -> list[tuple[int, ...]]:
 
 def explore(engine, flow_id: str) -> list[Walk]:
     """Every path through a flow, found by pressing the buttons the engine offers."""
-    from bot.dialogue.engine import Press, State
+    from bot.dialogue import Press, State
 
     first = engine.handle(State(), Press(f"f:{flow_id}"))
     assert len(first.replies) == 1, f"starting flow {flow_id} gave {len(first.replies)} replies"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import yaml
 
-from bot.content.records import CATALOGUE
+from bot.content import CATALOGUE
 from bot.matching.evaluate import metrics, read_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO / "tests" / "data" / "public_dev.jsonl"
-KEYS = {"text", "intent", "score", "alternatives"}
+KEYS = {"text", "intent", "score", "risk", "alternatives"}
 
 
 def _json_lines(out: str) -> list[dict]:
@@ -186,7 +186,7 @@ def test_chat_piped_question(run_cli) -> None:
 
 
 def test_chat_number_presses_a_button_and_link_prints_address(run_cli, engine) -> None:
-    from bot.dialogue.engine import Command, State
+    from bot.dialogue import Command, State
 
     welcome = engine.handle(State(), Command("start")).replies[0]
     flat = [b for row in welcome.buttons for b in row]

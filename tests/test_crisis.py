@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dialogue.engine import RESUME, Press, State, Text
+from bot.dialogue import Press, State, Text
+from bot.dialogue.callbacks import RESUME
 from bot.matching.crisis import CrisisDetector
 from bot.matching.normalise import fold
 

@@ -12,22 +12,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.content.records import CATALOGUE
-from bot.dialogue.engine import (
-    BACK,
-    COMMANDS,
-    MENU,
-    RESTART,
-    RESUME,
-    Command,
-    FlowPos,
-    Press,
-    State,
-    Text,
-)
+from bot.content import CATALOGUE
+from bot.dialogue import Command, FlowPos, Press, State, Text, callbacks
+from bot.dialogue.callbacks import BACK, MENU, RESTART, RESUME
+from tests.support import COMMANDS, DEEP_LINK_FLOWS
 
 REPO = Path(__file__).resolve().parent.parent
-DEEP_LINK_FLOWS = {"signs": "indicators", "contact": "contact", "report": "report"}
 
 
 def raw_responses() -> dict:
@@ -56,7 +46,8 @@ def is_menu(reply, content) -> bool:
     """A reply that carries the whole main menu."""
     want = set()
     for kind, target in content.menu:
-        want.add({"flow": f"f:{target}", "intent": f"i:{target}"}.get(kind, f"x:{target}"))
+        encode = {"flow": callbacks.flow, "intent": callbacks.intent}.get(kind, callbacks.command)
+        want.add(encode(target))
     return bool(want) and want <= datas(reply)
 
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dialogue.engine import BACK, COMMANDS, MENU, RESTART, Command, Press, State, Text
+from bot.dialogue import Command, Press, State, Text
+from bot.dialogue.callbacks import BACK, MENU, RESTART
+from tests.support import COMMANDS
 
 REPO = Path(__file__).resolve().parent.parent
 EMERGENCY = "999"

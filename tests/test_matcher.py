@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.content.records import OUT_OF_SCOPE
+from bot.content import OUT_OF_SCOPE
 from bot.matching.normalise import fold
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -20,7 +20,7 @@ BANDS = {"answer", "suggest", "reject"}
 
 @pytest.fixture(scope="module")
 def matcher(engine):
-    return engine.matcher
+    return engine.triage.matcher
 
 
 def labelled(name: str) -> list[dict]:
@@ -151,12 +151,12 @@ HUGE = {
 
 @pytest.mark.parametrize("name", list(HUGE))
 def test_huge_message_is_quick_and_safe(engine, name: str) -> None:
-    from bot.dialogue.engine import State, Text
+    from bot.dialogue import State, Text
 
     text = HUGE[name]
     assert len(text) >= 50_000
     start = time.perf_counter()
-    m = engine.matcher.match(text)
+    m = engine.triage.matcher.match(text)
     outcome = engine.handle(State(), Text(text))
     took = time.perf_counter() - start
     print(f"{name}: {took:.3f}s")

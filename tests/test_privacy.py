@@ -35,10 +35,16 @@ import pytest
 
 import bot.channels.telegram.app as bot_telegram
 import bot.channels.telegram.store as store_mod
-from bot.channels.telegram.store import DB_NAME, DELETE_WINDOW, MAX_MESSAGES, STATE_TTL, Store
+from bot.channels.telegram.store import (
+    DB_NAME,
+    DELETE_WINDOW,
+    MAX_MESSAGES,
+    STATE_TTL,
+    ChatStore,
+)
 from bot.channels.terminal import chat
-from bot.content.records import Content
-from bot.dialogue.engine import Command, Engine, Press, State
+from bot.content import Content
+from bot.dialogue import Command, Engine, Press, State
 from tests.emulator import BotApiEmulator
 from tests.test_telegram import (
     CHAT,
@@ -534,7 +540,7 @@ def test_privacy_statement_matches_the_store(engine: Engine) -> None:
 
 def test_schema_holds_only_what_privacy_says(tmp_path: Path) -> None:
     """Chat ids, message ids, the small state and timestamps: no column could hold text."""
-    Store(tmp_path).close()
+    ChatStore(tmp_path).close()
     with contextlib.closing(sqlite3.connect(tmp_path / DB_NAME)) as db:
         tables = {
             t: [c[1] for c in db.execute(f'PRAGMA table_info("{t}")')]
@@ -584,7 +590,7 @@ async def test_telegram_privacy_and_forget(
 
 
 def test_forget_leaves_no_bytes_on_disk(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = ChatStore(tmp_path)
     position = {"flow": "contact", "node": "paid", "flags": ["zq_forgotten_flag"], "history": []}
     store.save_state(CHAT, position)
     store.remember_message(CHAT, 41)
@@ -604,13 +610,13 @@ def _aged_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, age: float) -> 
     """A chat that used the bot and went quiet; the bot restarts `age` seconds later and
     another chat uses it. Returns the database file."""
     quiet, active = CHAT, CHAT + 1
-    store = Store(tmp_path)
+    store = ChatStore(tmp_path)
     store.save_state(quiet, {"flow": "contact", "node": "paid", "flags": [], "history": []})
     store.remember_message(quiet, 1)
     store.close()
     later = time.time() + age
     monkeypatch.setattr(store_mod, "time", SimpleNamespace(time=lambda: later))
-    store = Store(tmp_path)
+    store = ChatStore(tmp_path)
     store.save_state(active, {"flow": "report", "node": "need", "flags": [], "history": []})
     store.remember_message(active, 1)
     assert store.state(active)

@@ -33,7 +33,7 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -42,13 +42,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import bot.channels.telegram.app as bot_telegram
-import bot.channels.telegram.handlers as tgadapter
 from bot.channels.telegram import html as tgformat
-from bot.channels.telegram.handlers import GROUP_FOOTER, MEDIA_DELETED, SEND_TRIES
-from bot.content import ContentError, load
-from bot.content.records import CATALOGUE, Content
-from bot.dialogue.engine import COMMANDS, RESUME, Command, Engine, Press, Reply, State, Text
+from bot.channels.telegram.send import SEND_TRIES
+from bot.content import CATALOGUE, Content, ContentError, load
+from bot.content.text import fill
+from bot.dialogue import Command, Engine, Press, Reply, State, Text
+from bot.dialogue.callbacks import RESUME
 from tests.emulator import BotApiEmulator, _check_markup, parse_html
+from tests.support import COMMANDS, TEXTS
 from tests.test_content import (
     FIXTURE_FILES,
     FIXTURES,
@@ -200,7 +201,7 @@ def check_replies(replies: list[Reply]) -> None:
     for reply in replies:
         assert reply.text.strip(), reply
         check_rendered(reply)
-        check_rendered(reply, footer=GROUP_FOOTER)
+        check_rendered(reply, footer=TEXTS["group_footer"])
 
 
 def reply_strings(replies: list[Reply]) -> list[str]:
@@ -264,7 +265,7 @@ def test_distinctive_input_is_never_echoed(
 @given(text=texts())
 @example(text=HUNDRED_K)
 def test_matcher_always_gives_a_catalogue_intent(engine: Engine, text: str) -> None:
-    match = engine.matcher.match(text)
+    match = engine.triage.matcher.match(text)
     assert match.intent in CATALOGUE and 0 <= match.score <= 100
     assert match.band in ("answer", "suggest", "reject")
     for intent, score in match.alternatives:
@@ -402,7 +403,7 @@ def test_tgformat_renders_any_text_well_formed(
     if not any(b.text.strip() for b in tgformat.blocks(reply)):
         return  # nothing to show: adapters never send an all-blank reply
     check_rendered(reply)
-    check_rendered(reply, lead=MEDIA_DELETED, footer=GROUP_FOOTER)
+    check_rendered(replace(reply, lead=TEXTS["media_deleted"]), footer=TEXTS["group_footer"])
 
 
 # Engine edge cases ---------------------------------------------------------------------------
@@ -664,8 +665,8 @@ def test_broken_content_gives_a_clear_validate_error(
 SMALL_TREE = {
     **{rel: (FIXTURES / name).read_text(encoding="utf-8") for rel, name in FIXTURE_FILES.items()},
     "intents/matcher.yaml": "matcher:\n  high: 48\n  low: 26\n  scale: 8\n",
-    "intents/crisis_patterns.yaml": "crisis:\n  danger: ['kill (him|her)self']\n  topic: [suicide]\n"
-    "  general: [signs]\n  urgent: [now]\n",
+    "intents/crisis_patterns.yaml": "crisis:\n  danger: ['kill (him|her)self']\n"
+    "  topic: [suicide]\n  general: [signs]\n  urgent: [now]\n",
     "intents/lexicon.yaml": "lexicon:\n  replace:\n    pics: pictures\n    nude pics: nudes\n",
     MENU: "menu:\n  - flow: zz_fixture\n  - intent: thanks\n  - command: links\n",
     LINKS: "links: [zz_route]\n",
@@ -837,7 +838,7 @@ async def test_faults_at_random_points_every_message_answered(
         await asyncio.sleep(SEND_DELAY)  # the late first copy of a timed-out send lands
         await emu.wait_for(lambda: not emu.pending_updates)
 
-    sorry = plain(Reply(tgadapter.fill(content, tgadapter.SORRY)))
+    sorry = plain(Reply(fill(content, TEXTS["sorry"])))
     failed = {
         int(m[1]) for r in caplog.records if (m := re.match(r"update (\d+) failed", r.getMessage()))
     }

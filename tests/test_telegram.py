@@ -26,11 +26,11 @@ from telegram.ext import Application
 
 from bot.channels.telegram import html as tgformat
 from bot.channels.telegram.app import UPDATES, build_application
-from bot.channels.telegram.handlers import GROUP_FOOTER, MEDIA_DELETED, MEDIA_NOT_DELETED
-from bot.channels.telegram.store import DB_NAME, Store
-from bot.content.records import Content
-from bot.dialogue.engine import COMMANDS, Command, Engine, Outcome, Press, Reply, State, Text
+from bot.channels.telegram.store import DB_NAME, ChatStore
+from bot.content import Content
+from bot.dialogue import Command, Engine, Media, Outcome, Press, Reply, State, Text
 from tests.emulator import MEDIA_KINDS, NOT_MODIFIED, BotApiEmulator, polling
+from tests.support import COMMANDS, TEXTS
 
 TOKEN = "123:TESTtoken_d41d8cd98f"  # distinctive, so a leak into logs or stderr is visible
 CHAT, GROUP, USER = 5001, -100_700, 9001
@@ -330,14 +330,14 @@ async def test_clear_deletes_the_chat_and_sends_nothing(
 async def test_media_is_deleted_unopened_with_explanation(
     emu: BotApiEmulator, app: Application, engine: Engine
 ) -> None:
-    [expected] = engine.handle(State(), Press("i:handling_images")).replies
+    [expected] = engine.handle(State(), Media(deleted=True)).replies
     for i, kind in enumerate(MEDIA_KINDS):
         chat = CHAT + i
         caption = "caption" if kind in ("photo", "video", "document") else None
         mid = emu.user_sends_media(chat, kind, caption)
         [msg] = await replies_to(emu, chat, lambda: None)
         assert emu.deleted(chat) == [mid], kind
-        assert msg["text"] == plain(expected, lead=MEDIA_DELETED), kind
+        assert msg["text"] == plain(expected), kind
         assert keys(msg) == keyboard_of(expected)
     assert emu.calls_to("getFile") == []
 
@@ -347,7 +347,7 @@ async def test_album_is_deleted_with_one_explanation(emu: BotApiEmulator, app: A
     await emu.wait_for(lambda: len(emu.deleted(CHAT)) == 3)
     await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "menu"))
     assert emu.deleted(CHAT) == album and len(emu.sent(CHAT)) == 2
-    assert emu.sent(CHAT)[0]["text"].startswith(MEDIA_DELETED)
+    assert emu.sent(CHAT)[0]["text"].startswith(TEXTS["media_deleted"])
 
 
 async def test_media_that_cannot_be_deleted_asks_the_user(
@@ -355,7 +355,7 @@ async def test_media_that_cannot_be_deleted_asks_the_user(
 ) -> None:
     emu.fail_next("deleteMessage", status=400, description="Bad Request: message can't be deleted")
     [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_photo(CHAT))
-    assert msg["text"].startswith(MEDIA_NOT_DELETED)
+    assert msg["text"].startswith(TEXTS["media_not_deleted"])
     assert emu.deleted(CHAT) == [] and emu.calls_to("getFile") == []
 
 
@@ -406,7 +406,7 @@ async def test_groups_answer_only_when_addressed(
     question = emu.user_sends_group_text(GROUP, "what are the signs", mention_bot=True)
     [msg] = await replies_to(emu, GROUP, lambda: None)  # only the addressed one is answered
     [expected] = engine.handle(State(), Text("what are the signs")).replies
-    assert msg["text"] == plain(expected, footer=GROUP_FOOTER)
+    assert msg["text"] == plain(expected, footer=TEXTS["group_footer"])
     assert msg["reply_to_message"]["message_id"] == question
     assert keys(msg)[-1] == [
         {"text": "Continue in a private chat", "url": "https://t.me/emulator_bot"}
@@ -540,7 +540,7 @@ async def test_user_text_never_leaves_a_trace(
 
 
 def test_store_keeps_only_recent_ids(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = ChatStore(tmp_path)
     for mid in range(1, 251):
         store.remember_message(CHAT, mid)
     assert store.deletable_messages(CHAT) == list(range(250, 50, -1))

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
-from bot.content.text import Button
-from bot.dialogue.engine import COMMANDS, Command, Engine, Event, Press, Reply, State, Text
-
-WELCOME_HINT = "(Type a question, a number to choose, /menu, or /quit. Ctrl-D ends.)"
+from bot.dialogue import Button, Command, Engine, Event, Press, Reply, State, Text
 
 
 def render(reply: Reply, start: int = 1) -> tuple[str, dict[int, Button]]:
     """Plain-text rendering of a reply and the numbers given to its buttons."""
-    lines = []
+    lines = [reply.lead] if reply.lead else []
     if reply.title:
         lines.append(f"== {reply.title} ==")
     lines.append(reply.text)
@@ -36,7 +34,7 @@ def render(reply: Reply, start: int = 1) -> tuple[str, dict[int, Button]]:
     return "\n".join(lines), choices
 
 
-def parse(line: str, choices: dict[int, Button]) -> Event | None:
+def parse(line: str, choices: dict[int, Button], commands: Iterable[str] = ()) -> Event | None:
     """Turn a typed line into an engine event (None for a link that was only printed)."""
     stripped = line.strip()
     if stripped.isdigit() and int(stripped) in choices:
@@ -44,7 +42,7 @@ def parse(line: str, choices: dict[int, Button]) -> Event | None:
         return Press(button.data) if button.data else None
     if stripped.startswith("/"):
         name, _, arg = stripped[1:].partition(" ")
-        if name.lower() in COMMANDS:
+        if name.lower() in commands:
             return Command(name.lower(), arg)
     return Text(line)
 
@@ -57,14 +55,14 @@ def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout)
     out, choices = _show(engine.handle(state, Command("start")).replies)
     print(out, file=stdout)
     if interactive:
-        print(WELCOME_HINT, file=stdout)
+        print(engine.replies.texts["terminal_hint"], file=stdout)
     while True:
         if interactive:
             print("> ", end="", file=stdout, flush=True)
         line = stdin.readline()
         if not line or line.strip() in ("/quit", "/exit"):
             return 0
-        event = parse(line.rstrip("\n"), choices)
+        event = parse(line.rstrip("\n"), choices, engine.content.commands)
         if event is None:
             button = choices[int(line.strip())]
             print(f"Open: {button.url}", file=stdout)

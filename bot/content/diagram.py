@@ -68,7 +68,7 @@ def flow_dot(flow: Flow) -> str:
     return "\n".join([*lines, "}"])
 
 
-def render(content: Content, flow_id: str | None = None, fmt: str = "mermaid") -> str:
+def diagram(content: Content, flow_id: str | None = None, fmt: str = "mermaid") -> str:
     flows = [content.flows[flow_id]] if flow_id else list(content.flows.values())
     one = flow_dot if fmt == "dot" else flow_mermaid
     return "\n\n".join(one(f) for f in flows) + "\n"

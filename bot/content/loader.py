@@ -29,8 +29,11 @@ from bot.content.readers import (
     text_field,
 )
 from bot.content.records import (
+    BUILT_IN_ACTIONS,
     CATALOGUE,
     IN_SCOPE,
+    UI_TEXTS,
+    CommandSpec,
     Content,
     CrisisRules,
     Flow,
@@ -54,6 +57,8 @@ TOP_KEYS = (
     "crisis",
     "menu",
     "links",
+    "texts",
+    "commands",
 )
 
 
@@ -306,6 +311,58 @@ def _parse_links(c: Collector, docs: list[Any], routes: dict[str, Route]) -> tup
     return tuple(links)
 
 
+def _parse_texts(c: Collector, docs: list[LDict], routes: dict[str, Route]) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for doc in docs:
+        for key in doc:
+            what = f"text '{key}'"
+            if key not in UI_TEXTS:
+                c.add(doc, f"unknown {what} -> use one of {', '.join(UI_TEXTS)}", doc.line_of(key))
+                continue
+            value = text_field(c, doc, key, what)
+            if value is not None:
+                check_text(c, doc, value, what, routes)
+                texts[str(key)] = value
+    missing = [k for k in UI_TEXTS if k not in texts]
+    if missing and not c.problems:
+        c.add(
+            "responses", f"texts missing: {', '.join(missing)} -> add them to responses/ui.yaml", 1
+        )
+    return texts
+
+
+def _parse_commands(
+    c: Collector, docs: list[LDict], responses: dict[str, Response], flows: dict[str, Flow]
+) -> dict[str, CommandSpec]:
+    commands: dict[str, CommandSpec] = {}
+    for name, m, what in entries(c, docs, "command"):
+        check_keys(c, m, ("help", "does", "flow", "intent", "deep_link", "private_only"), what)
+        if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+            c.add(m, f"{what}: a command is 1-32 of a-z, 0-9 and _", m.line)
+            continue
+        help_line = text_field(c, m, "help", what)
+        kinds = [k for k in ("does", "flow", "intent") if k in m]
+        if len(kinds) != 1:
+            c.add(m, f"{what} needs exactly one of 'does:', 'flow:' or 'intent:'", m.line)
+            continue
+        (kind,) = kinds
+        value = m[kind]
+        known = {"does": BUILT_IN_ACTIONS, "flow": flows, "intent": responses}[kind]
+        if not isinstance(value, str) or value not in known:
+            c.add(m, f"{what}: {kind} '{value}' does not exist", m.line_of(kind))
+            continue
+        flags = {k: m.get(k, False) for k in ("deep_link", "private_only")}
+        if any(not isinstance(v, bool) for v in flags.values()):
+            c.add(m, f"{what}: deep_link and private_only are true or false", m.line)
+            continue
+        if help_line is not None:
+            does, target = (value, None) if kind == "does" else (kind, value)
+            commands[name] = CommandSpec(name, help_line, does, target, **flags)
+    if "start" not in commands and not c.problems:
+        c.add("responses", "no 'start' command -> add responses/commands.yaml", 1)
+    return commands
+
+
 def _files(root: Path) -> list[Path]:
     out: list[Path] = []
     for d in CONTENT_DIRS:
@@ -372,16 +429,18 @@ def load(root: Path | None = None) -> Content:
     menu = _parse_menu(c, docs["menu"], responses, flows)
     links = _parse_links(c, docs["links"], routes)
     content = Content(
-        intents,
-        responses,
-        routes,
-        flows,
-        lexicon,
-        settings,
-        crisis,
-        digest.hexdigest()[:8],
-        menu,
-        links,
+        intents=intents,
+        responses=responses,
+        routes=routes,
+        flows=flows,
+        lexicon=lexicon,
+        settings=settings,
+        crisis=crisis,
+        version=digest.hexdigest()[:8],
+        menu=menu,
+        links=links,
+        texts=_parse_texts(c, docs["texts"], routes),
+        commands=_parse_commands(c, docs["commands"], responses, flows),
     )
     if not c.problems:
         _check_lengths(c, content)

@@ -68,6 +68,11 @@ class Route:
         return self.label or self.name
 
     @property
+    def contact(self) -> str:
+        """The number and address people call or write to, or ''."""
+        return " / ".join(x for x in (self.phone, self.email) if x)
+
+    @property
     def inline_value(self) -> str:
         """What `{route_id}` becomes inside a text."""
         return self.phone or self.email or self.name
@@ -184,6 +189,34 @@ class MatcherSettings:
     scale: float = 8.0
 
 
+# The keys of responses/ui.yaml: every sentence the bot says around its answers.
+UI_TEXTS: tuple[str, ...] = (
+    "empty_text", "menu_title", "menu_prompt", "unknown_command", "expired",
+    "did_you_mean", "closest_topics", "terminal_hint",
+    "forget_title", "forget_done", "clear_title", "clear_private", "clear_group",
+    "links_title", "links_intro", "links_source",
+    "media_rule", "media_deleted", "media_not_deleted",
+    "group_footer", "private_chat_button", "inline_open_button", "sorry",
+    "source_prefix", "menu_button", "back_button", "restart_button", "resume_button",
+    "done_button", "start_flow_button",
+)  # fmt: skip
+
+# What a command can do besides starting a flow or showing an intent's answer.
+BUILT_IN_ACTIONS = ("welcome", "menu", "links", "forget", "clear")
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command of responses/commands.yaml: /name, its help line and what it does."""
+
+    name: str
+    help: str
+    does: str  # one of BUILT_IN_ACTIONS, or "flow" / "intent" with `target`
+    target: str | None = None
+    deep_link: bool = False  # https://t.me/<bot>?start=NAME opens it
+    private_only: bool = False  # not offered in groups
+
+
 @dataclass
 class Content:
     """Everything the bot knows, validated."""
@@ -198,3 +231,5 @@ class Content:
     version: str = ""
     menu: tuple[tuple[str, str], ...] = field(default=())
     links: tuple[str, ...] = field(default=())
+    texts: dict[str, str] = field(default_factory=dict)
+    commands: dict[str, CommandSpec] = field(default_factory=dict)

@@ -1,28 +1,16 @@
-"""Turn content into reply parts: plain text with routes filled in, and buttons.
+"""Content as the text a user reads: routes filled in, contact lines, source lines.
 
-The engine and the length check in content validation both use these, so
+The dialogue and the length check in content validation both use these, so
 what is validated is exactly what is sent.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from bot.content.records import Content, Node, Response, Route
 
 PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
-
-SOURCE_PREFIX = "Source: The Children's Society guidance"
-
-
-@dataclass(frozen=True)
-class Button:
-    """A reply button: a callback (`data`) or a link (`url`)."""
-
-    label: str
-    data: str | None = None
-    url: str | None = None
 
 
 def fill(content: Content, text: str) -> str:
@@ -35,10 +23,9 @@ def fill(content: Content, text: str) -> str:
 
 def route_line(route: Route) -> str | None:
     """A one-line contact for routes people call, text or email; None for link-only routes."""
-    contact = " / ".join(x for x in (route.phone, route.email) if x)
-    if not contact:
+    if not route.contact:
         return None
-    return f"• {route.name}: {contact}"
+    return f"• {route.name}: {route.contact}"
 
 
 def route_block(content: Content, ids: tuple[str, ...], text: str = "") -> str:
@@ -48,20 +35,12 @@ def route_block(content: Content, ids: tuple[str, ...], text: str = "") -> str:
     return "\n".join(lines)
 
 
-def route_buttons(content: Content, ids: tuple[str, ...]) -> list[Button]:
-    return [
-        Button(content.routes[rid].button_label, url=content.routes[rid].url)
-        for rid in ids
-        if content.routes[rid].url
-    ]
-
-
-def source_line(source: str | None) -> str | None:
+def source_line(content: Content, source: str | None) -> str | None:
     if not source or source.lower().startswith("about this bot"):
         return None
     if source.lower().startswith(("reference", "routes")):
         return f"Source: {source}"
-    return f"{SOURCE_PREFIX}: {source}"
+    return f"{content.texts.get('source_prefix', 'Source')}: {source}"
 
 
 def join(*parts: str | None) -> str:
@@ -74,7 +53,7 @@ def response_body(content: Content, resp: Response) -> str:
 
 def render_response(content: Content, resp: Response) -> str:
     """The whole message as a user sees it (title, body, routes, source)."""
-    return join(resp.title, response_body(content, resp), source_line(resp.source))
+    return join(resp.title, response_body(content, resp), source_line(content, resp.source))
 
 
 def node_parts(
@@ -96,4 +75,4 @@ def node_parts(
 
 def render_node_text(content: Content, node: Node, flags: frozenset[str] | None) -> str:
     text, _ = node_parts(content, node, flags)
-    return join(text, source_line(node.source))
+    return join(text, source_line(content, node.source))

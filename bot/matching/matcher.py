@@ -57,7 +57,8 @@ class Matcher:
         self.settings = settings or content.settings
         self.lexicon = Lexicon(content.lexicon)
         self._typo_cache: dict[str, str] = {}
-        examples = [(iid, text) for iid, texts in content.intents.items() for text in texts]
+        # Sorted, so that how examples are spread over files never changes the model.
+        examples = sorted((iid, text) for iid, texts in content.intents.items() for text in texts)
         plain = [self.lexicon.apply(fold(text)) for _, text in examples]
         self.vocab = sorted({w for ws in plain for w in ws})
         self._vocab_set = frozenset(self.vocab)

@@ -2,7 +2,7 @@
 
 `build_application` is the one factory: `run_bot` runs it and the tests
 start the very same one against a Bot API emulator. The handlers live in
-bot/tgadapter.py. Start-up problems (a bad token, an unreachable API, an
+handlers.py. Start-up problems (a bad token, an unreachable API, an
 unusable data directory) end with one line and exit 1, never a traceback;
 library logs are kept free of tokens and message text.
 """
@@ -28,9 +28,11 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import HTTPXRequest
 
-from bot.channels.telegram.handlers import NO_PREVIEW, Adapter
-from bot.channels.telegram.store import Store
+from bot.channels.telegram.handlers import TelegramHandlers
+from bot.channels.telegram.html import NO_PREVIEW
+from bot.channels.telegram.store import ChatStore
 from bot.content.records import Content
+from bot.dialogue import Engine
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +111,7 @@ def build_application(
     0 lifts the cap, for a local Bot API server or an emulator. 429s are retried either way.
     """
     quiet_library_logs()
-    adapter = Adapter(content, Store(data_dir))
+    handlers = TelegramHandlers(Engine(content), ChatStore(data_dir))
     timeouts = {
         "connect_timeout": 10.0,
         "read_timeout": 15.0,
@@ -124,15 +126,15 @@ def build_application(
         .rate_limiter(AIORateLimiter(overall_max_rate=max_rate, max_retries=3))
         .concurrent_updates(CONCURRENT_UPDATES)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW))
-        .post_init(adapter.post_init)
-        .post_shutdown(adapter.post_shutdown)
+        .post_init(handlers.post_init)
+        .post_shutdown(handlers.post_shutdown)
     )
     if base_url:
         builder = builder.base_url(base_url)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
     app = builder.build()
-    adapter.register(app)
+    handlers.register(app)
     return app
 
 

@@ -1,10 +1,11 @@
-"""Telegram handlers: updates become engine events, replies become HTML messages.
+"""Telegram handlers: updates become dialogue events, replies become HTML messages.
 
-As thin as bot/terminal.py where it can be: updates become engine events and
-replies become HTML messages. What only Telegram needs lives here: per-chat
-persistence, media safety, group etiquette, inline mode, the /clear quick exit
-and fault handling. Message text, captions and inline queries are never
-logged, stored, forwarded or echoed back; files are never downloaded.
+As thin as the terminal channel where it can be. What only Telegram needs
+lives here: per-chat locks and persistence, deleting media unopened, group
+etiquette, inline articles and the /clear quick exit. Every sentence comes
+from the dialogue or responses/ui.yaml. Message text, captions and inline
+queries are never logged, stored, forwarded or echoed back; files are never
+downloaded.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import asyncio
 import logging
 import re
 from collections import deque
-from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from functools import partial
-from typing import Any, TypeVar
 
 from telegram import (
     Bot,
@@ -26,14 +25,13 @@ from telegram import (
     InlineQueryResultArticle,
     InlineQueryResultsButton,
     InputTextMessageContent,
-    LinkPreviewOptions,
     Message,
     MessageEntity,
     ReplyParameters,
     Update,
 )
 from telegram.constants import ChatType, InlineQueryLimit, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -45,76 +43,34 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram import html as tgformat
-from bot.channels.telegram.store import Store
-from bot.content.records import Content
-from bot.content.text import Button, fill
-from bot.dialogue.engine import COMMANDS, Command, Engine, Event, Press, Reply, State, Text
+from bot.channels.telegram.html import NO_PREVIEW
+from bot.channels.telegram.send import delete_messages, edit_in_place, retry, send_parts
+from bot.channels.telegram.store import ChatStore
+from bot.dialogue import Button, Command, Engine, Event, Media, Press, Reply, State, Text
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-SEND_TRIES, BACKOFF = 3, 0.5
 INLINE_CACHE_SECONDS = 30
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-COMMAND_HELP = {
-    "start": "Welcome and the main topics",
-    "help": "What this bot covers",
-    "menu": "Main menu",
-    "signs": "Could these be warning signs?",
-    "contact": "Is it safe to break off contact?",
-    "report": "Where to report or get help",
-    "links": "Key reporting and removal links",
-    "privacy": "What this bot keeps (no message text)",
-    "about": "Where the guidance comes from",
-    "forget": "Erase your place in any guide",
-    "clear": "Quick exit: delete this chat's messages",
-}
-PRIVATE_ONLY = {"clear"}
-
 MEDIA = (filters.PHOTO | filters.VIDEO | filters.ANIMATION | filters.Document.ALL | filters.VOICE
          | filters.VIDEO_NOTE | filters.Sticker.ALL | filters.AUDIO)  # fmt: skip
-_MEDIA_RULE = (
-    "Professionals must not view, copy, share or store images of a child, or forward "
-    "them to anyone, including this bot. What to do instead is below."
-)
-MEDIA_DELETED = (
-    "I have deleted the file you sent without opening it: I never download, keep "
-    f"or forward images or files. {_MEDIA_RULE}"
-)
-MEDIA_NOT_DELETED = (
-    "I could not delete the file you sent, so please delete it yourself now "
-    "(press and hold it, then Delete). I have not opened, downloaded or kept "
-    f"it. {_MEDIA_RULE}"
-)
-GROUP_FOOTER = (
-    "For anything about a specific child, please continue in a private chat with "
-    "me, not in this group."
-)
-GROUP_CLEAR = Reply(
-    "In a group I never delete anyone's messages, so /clear works only in a "
-    "private chat with me. I have erased this group's place in any guide.",
-    "Quick exit",
-    kind="clear",
-)
 MAX_LOCKS = 10_000
-SORRY = "Sorry, something went wrong — please try again; if a child is in danger call {emergency}."
 
 
-class Adapter:
-    """The handlers, with the engine and store they share."""
+class TelegramHandlers:
+    """The update handlers, with the engine and chat store they share."""
 
-    def __init__(self, content: Content, store: Store) -> None:
-        self.content = content
-        self.engine = Engine(content)
+    def __init__(self, engine: Engine, store: ChatStore) -> None:
+        self.engine = engine
+        self.content = engine.content
+        self.texts = engine.replies.texts
         self.store = store
-        self.sorry = fill(content, SORRY)
         self._explained_albums: deque[str] = deque(maxlen=50)
         self._locks: dict[int, asyncio.Lock] = {}
 
     def register(self, app: Application) -> None:
         new, private = filters.UpdateType.MESSAGE, filters.ChatType.PRIVATE
-        app.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=new))
+        names = list(self.content.commands)
+        app.add_handler(CommandHandler(names, self.on_command, filters=new))
         app.add_handler(MessageHandler(new & private & filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(new & private & filters.TEXT, self.on_text))
         app.add_handler(
@@ -131,11 +87,11 @@ class Adapter:
 
     async def post_init(self, app: Application) -> None:
         """Publish the command menu; a failure here must not stop the bot answering."""
-        commands = [BotCommand(name, COMMAND_HELP[name]) for name in COMMANDS]
+        specs = self.content.commands.values()
         try:
-            await app.bot.set_my_commands(commands)
+            await app.bot.set_my_commands([BotCommand(c.name, c.help) for c in specs])
             await app.bot.set_my_commands(
-                [c for c in commands if c.command not in PRIVATE_ONLY],
+                [BotCommand(c.name, c.help) for c in specs if not c.private_only],
                 scope=BotCommandScopeAllGroupChats(),
             )
         except TelegramError as exc:
@@ -152,9 +108,10 @@ class Adapter:
         message = _message(update)
         head, *arg = (message.text or "/").split(maxsplit=1)
         name = head[1:].partition("@")[0].lower()
-        if message.chat.type == ChatType.PRIVATE:
+        private = message.chat.type == ChatType.PRIVATE
+        if private:
             self.store.remember_message(message.chat_id, message.message_id)
-        event = Command(name, arg[0] if arg else "")
+        event = Command(name, arg[0] if arg else "", group=not private)
         await self._run(context.bot, message.chat, event, source=message)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -167,13 +124,13 @@ class Adapter:
         message = _message(update)
         text = addressed_text(message, context.bot)
         if text is not None:
-            await self._run(context.bot, message.chat, Text(text), source=message)
+            await self._run(context.bot, message.chat, Text(text, group=True), source=message)
 
     async def on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Delete any image or file unopened (never get_file) and explain why."""
+        """Delete any image or file unopened (never get_file); the dialogue says why."""
         message = _message(update)
         try:
-            await _retry(message.delete)
+            await retry(message.delete)
             deleted = True
         except TelegramError:
             deleted = False
@@ -183,36 +140,29 @@ class Adapter:
             return  # one explanation per album
         if album:
             self._explained_albums.append(album)
-        state = State.from_dict(self.store.state(message.chat_id))
-        reply = self.engine.answer("handling_images", state)
-        await self._send(
-            context.bot,
-            message.chat,
-            reply,
-            record=True,
-            lead=MEDIA_DELETED if deleted else MEDIA_NOT_DELETED,
-        )
+        await self._run(context.bot, message.chat, Media(deleted))
 
     async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
             return
         with suppress(BadRequest):  # already answered or too old: still act on the press
-            await _retry(query.answer)
+            await retry(query.answer)
         if query.message is None:
             return  # a button under an inline-mode message; those only carry links
         edit = query.message if isinstance(query.message, Message) else None
-        await self._run(context.bot, query.message.chat, Press(query.data or ""), edit=edit)
+        group = query.message.chat.type != ChatType.PRIVATE
+        event = Press(query.data or "", group=group)
+        await self._run(context.bot, query.message.chat, event, edit=edit)
 
     async def on_inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.inline_query
         if query is None:
             return
-        results = [*self._inline_answers(query.query.strip()), *self._route_articles()]
-        button = InlineQueryResultsButton(
-            "Open the full guide in a private chat", start_parameter="links"
-        )
-        await _retry(
+        answers = [_answer_article(r) for r in self.engine.inline(query.query)]
+        results = [*answers, *self._route_articles()]
+        button = InlineQueryResultsButton(self.texts["inline_open_button"], start_parameter="links")
+        await retry(
             partial(
                 query.answer,
                 results[: InlineQueryLimit.RESULTS],
@@ -229,12 +179,13 @@ class Adapter:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             return
+        sorry = self.engine.replies.text("sorry")
         with suppress(TelegramError):
-            sent = await context.bot.send_message(chat.id, tgformat.Block(self.sorry).html())
+            sent = await context.bot.send_message(chat.id, tgformat.Block(sorry).html())
             if chat.type == ChatType.PRIVATE:
                 self.store.remember_message(chat.id, sent.message_id)
 
-    # ------------------------------------------------------------ dialogue
+    # ------------------------------------------------------------ one turn
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         """Updates run concurrently across chats but one at a time, in order, within a chat."""
@@ -262,17 +213,17 @@ class Adapter:
         before = self.store.state(chat.id)
         outcome = self.engine.handle(State.from_dict(before), event)
         clear = "clear" in outcome.actions
-        to_delete = self.store.deletable_messages(chat.id) if clear and private else []
+        to_delete = self.store.deletable_messages(chat.id) if clear else []
         forget = "forget" in outcome.actions
         after = outcome.state.to_dict()
         if forget:
             self.store.forget(chat.id)
         elif after != before:
             self.store.save_state(chat.id, after)
-        if clear and private:
-            await _delete_messages(bot, chat.id, to_delete)
+        if clear:
+            await delete_messages(bot, chat.id, to_delete)
             return  # a quick exit leaves nothing behind, not even a confirmation
-        for reply in [GROUP_CLEAR] if clear else outcome.replies:
+        for reply in outcome.replies:
             await self._send(
                 bot, chat, reply, source=source, edit=edit, record=private and not forget
             )
@@ -286,71 +237,40 @@ class Adapter:
         record: bool,
         source: Message | None = None,
         edit: Message | None = None,
-        lead: str | None = None,
     ) -> None:
         """Send (or edit in place) one reply, split if long; buttons go on the last part."""
-        rows = reply.buttons
-        footer = None
-        if chat.type != ChatType.PRIVATE:
-            footer = GROUP_FOOTER
-            rows = (
-                *rows,
-                (Button("Continue in a private chat", url=f"https://t.me/{bot.username}"),),
+        rows, footer = reply.buttons, None
+        group = chat.type != ChatType.PRIVATE
+        if group:
+            footer = self.texts["group_footer"]
+            private_chat = Button(
+                self.texts["private_chat_button"], url=f"https://t.me/{bot.username}"
             )
-        parts = tgformat.render(reply, lead=lead, footer=footer)
+            rows = (*rows, (private_chat,))
+        parts = tgformat.render(reply, footer=footer)
         markup = tgformat.keyboard(rows)
         if (
             reply.edit
-            and edit is not None
+            and edit
             and len(parts) == 1
-            and await _edit(bot, edit, parts[0], markup)
+            and await edit_in_place(bot, edit, parts[0], markup)
         ):
             return
         anchor = source or edit
         thread = anchor.message_thread_id if anchor and anchor.is_topic_message else None
         quote = (
             ReplyParameters(source.message_id, allow_sending_without_reply=True)
-            if source and chat.type != ChatType.PRIVATE
+            if source and group
             else None
         )
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            sent = await _retry(
-                partial(
-                    bot.send_message,
-                    chat.id,
-                    part,
-                    reply_markup=markup if last else None,
-                    reply_parameters=quote if i == 0 else None,
-                    message_thread_id=thread,
-                )
-            )
+
+        def on_sent(message_id: int) -> None:
             if record:
-                self.store.remember_message(chat.id, sent.message_id)
+                self.store.remember_message(chat.id, message_id)
+
+        await send_parts(bot, chat.id, parts, markup, on_sent=on_sent, quote=quote, thread=thread)
 
     # ------------------------------------------------------------ inline mode
-
-    def _inline_answers(self, query: str) -> list[InlineQueryResultArticle]:
-        """The best answer (the crisis answer first when it is one) and the alternatives."""
-        if not query:
-            return []
-        match = self.engine.classify(query)
-        intents = [match.intent] if match.band != "reject" else []
-        intents += [i for i, _ in match.alternatives if i not in intents]
-        articles = []
-        for intent in intents:
-            reply = self.engine.answer(intent, State())
-            links = [row for row in (tuple(b for b in r if b.url) for r in reply.buttons) if row]
-            articles.append(
-                InlineQueryResultArticle(
-                    id=f"a-{intent}",
-                    title=reply.title or intent,
-                    description=reply.text.split("\n", 1)[0][:120],
-                    input_message_content=_inline_text(tgformat.render(reply)[0]),
-                    reply_markup=tgformat.keyboard(links),
-                )
-            )
-        return articles
 
     def _route_articles(self) -> list[InlineQueryResultArticle]:
         """One article per quick-link route: who it is for, its number, its link."""
@@ -398,45 +318,13 @@ def _inline_text(text: str) -> InputTextMessageContent:
     return InputTextMessageContent(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
 
-async def _retry(call: Callable[[], Awaitable[T]]) -> T:
-    """Retry network faults, time-outs and 5xx (PTB raises NetworkError) with a short backoff.
-
-    A 400 never improves on retry; 429s are retried inside AIORateLimiter using retry_after.
-    """
-    for attempt in range(1, SEND_TRIES):
-        try:
-            return await call()
-        except BadRequest:
-            raise
-        except NetworkError:
-            await asyncio.sleep(BACKOFF * attempt)
-    return await call()
-
-
-async def _edit(bot: Bot, message: Message, text: str, markup: Any) -> bool:
-    """Edit a pressed message in place; False if it can't be edited (then send anew)."""
-    try:
-        await _retry(
-            partial(
-                bot.edit_message_text,
-                text,
-                chat_id=message.chat_id,
-                message_id=message.message_id,
-                reply_markup=markup,
-            )
-        )
-    except BadRequest as exc:
-        return "not modified" in exc.message.lower()
-    return True
-
-
-async def _delete_messages(bot: Bot, chat_id: int, message_ids: list[int]) -> None:
-    """Delete what Telegram still allows, newest first; failures are expected and ignored."""
-    for start in range(0, len(message_ids), 100):  # deleteMessages takes up to 100 ids
-        batch = message_ids[start : start + 100]
-        try:
-            await _retry(partial(bot.delete_messages, chat_id, batch))
-        except TelegramError:
-            for message_id in batch:
-                with suppress(TelegramError):
-                    await bot.delete_message(chat_id, message_id)
+def _answer_article(reply: Reply) -> InlineQueryResultArticle:
+    """An answer as an inline article: its first line as the description, its links kept."""
+    links = [row for row in (tuple(b for b in r if b.url) for r in reply.buttons) if row]
+    return InlineQueryResultArticle(
+        id=f"a-{reply.intent}",
+        title=reply.title or str(reply.intent),
+        description=reply.text.split("\n", 1)[0][:120],
+        input_message_content=_inline_text(tgformat.render(reply)[0]),
+        reply_markup=tgformat.keyboard(links),
+    )

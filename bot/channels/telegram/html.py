@@ -12,14 +12,14 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import MessageLimit
 
 from bot.content.records import Route
-from bot.content.text import Button
-from bot.dialogue.engine import Reply
+from bot.dialogue import Button, Reply
 
-MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
+MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096 UTF-16 units (content checks count characters)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _SEPARATORS = ("\n\n", "\n", " ")
 
 
@@ -40,10 +40,10 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def blocks(reply: Reply, *, lead: str | None = None, footer: str | None = None) -> list[Block]:
+def blocks(reply: Reply, *, footer: str | None = None) -> list[Block]:
     """Lead paragraph, bold title, text, italic source line, footer - in reading order."""
     parts = [
-        Block(lead or ""),
+        Block(reply.lead or ""),
         Block(reply.title or "", "b"),
         Block(reply.text),
         Block(reply.source or "", "i"),
@@ -52,11 +52,9 @@ def blocks(reply: Reply, *, lead: str | None = None, footer: str | None = None) 
     return [b for b in parts if b.text.strip()]
 
 
-def render(
-    reply: Reply, *, lead: str | None = None, footer: str | None = None, limit: int = MAX_TEXT
-) -> list[str]:
+def render(reply: Reply, *, footer: str | None = None, limit: int = MAX_TEXT) -> list[str]:
     """The reply as one or more HTML messages, each at most `limit` characters once parsed."""
-    pieces = [Block(p, b.tag) for b in blocks(reply, lead=lead, footer=footer)
+    pieces = [Block(p, b.tag) for b in blocks(reply, footer=footer)
               for p in split_text(b.text, limit)]  # fmt: skip
     messages: list[list[Block]] = []
     size = 0
@@ -127,6 +125,5 @@ def keyboard(
 
 def route_html(route: Route) -> str:
     """A quick-link card for inline mode: name, number or address, and who it is for."""
-    contact = " / ".join(x for x in (route.phone, route.email) if x)
-    lines = [Block(route.name, "b"), Block(contact), Block(f"For: {route.for_whom}")]
+    lines = [Block(route.name, "b"), Block(route.contact), Block(f"For: {route.for_whom}")]
     return "\n".join(b.html() for b in lines if b.text)

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS chat_messages (
 """
 
 
-class Store:
+class ChatStore:
     """A tiny synchronous store: every call is one indexed statement on a local file."""
 
     def __init__(self, data_dir: Path) -> None:

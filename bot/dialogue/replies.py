@@ -1,0 +1,162 @@
+"""Reply builders: an intent's answer, menus, quick links and guide steps, as `Reply`s.
+
+Every sentence comes from the content (responses/*.yaml, responses/ui.yaml);
+this module only decides which buttons go with which text.
+"""
+
+from __future__ import annotations
+
+from bot.content.records import Content
+from bot.content.text import fill, join, node_parts, response_body, route_block, source_line
+from bot.dialogue import callbacks
+from bot.dialogue.flows import FlowRunner
+from bot.dialogue.reply import Button, Reply, ReplyKind
+from bot.dialogue.state import FlowPos, State
+from bot.matching.matcher import Match
+
+MENU_INTENTS = ("greeting", "help", "thanks", "out_of_scope")  # answered with the menu
+
+
+def route_buttons(content: Content, ids: tuple[str, ...]) -> list[Button]:
+    return [
+        Button(content.routes[rid].button_label, url=content.routes[rid].url)
+        for rid in ids
+        if content.routes[rid].url
+    ]
+
+
+class Replies:
+    """Builds each kind of reply from the content; holds no conversation state."""
+
+    def __init__(self, content: Content, flows: FlowRunner) -> None:
+        self.content = content
+        self.flows = flows
+        self.texts = content.texts
+
+    def text(self, key: str) -> str:
+        """A sentence of responses/ui.yaml with its route numbers filled in."""
+        return fill(self.content, self.texts[key])
+
+    # ------------------------------------------------------------ answers
+
+    def answer_match(self, match: Match, state: State) -> Reply:
+        alts = [a for a, _ in match.alternatives]
+        if match.band == "reject":
+            return self.answer("out_of_scope", state, suggestions=alts, kind="fallback")
+        kind: ReplyKind = "suggest" if match.band == "suggest" else "answer"
+        return self.answer(match.intent, state, suggestions=alts, kind=kind)
+
+    def answer(
+        self,
+        intent: str,
+        state: State,
+        suggestions: list[str] | None = None,
+        kind: ReplyKind = "answer",
+        lead: str | None = None,
+    ) -> Reply:
+        """An intent's curated answer with its flow, route, follow-up and menu buttons."""
+        c = self.content
+        resp = c.responses[intent]
+        rows: list[tuple[Button, ...]] = []
+        if resp.flow:
+            label = f"{self.texts['start_flow_button']} {c.flows[resp.flow].title}"
+            rows.append((Button(label, data=callbacks.flow(resp.flow)),))
+        rows += [(b,) for b in route_buttons(c, resp.routes)]
+        text = response_body(c, resp)
+        if suggestions:
+            label = self.texts["did_you_mean" if kind == "suggest" else "closest_topics"]
+            text = join(text, label)
+            rows += [(self._topic(s),) for s in suggestions]
+        elif resp.related and kind == "answer" and intent not in MENU_INTENTS:
+            rows.append(tuple(self._topic(r) for r in resp.related))
+        rows.append(self.nav(state))
+        if intent in MENU_INTENTS:
+            rows = rows[:-1] + self.menu_rows() + [rows[-1]]
+        source = source_line(c, resp.source)
+        return Reply(text, resp.title, source, tuple(rows), kind, intent, lead=lead)
+
+    def media(self, deleted: bool, state: State) -> Reply:
+        """A file arrived: say what happened to it, then how to handle images."""
+        notice = self.texts["media_deleted" if deleted else "media_not_deleted"]
+        return self.answer("handling_images", state, lead=join(notice, self.texts["media_rule"]))
+
+    def _topic(self, intent: str) -> Button:
+        return Button(self.content.responses[intent].title, data=callbacks.intent(intent))
+
+    def menu_button(self) -> Button:
+        return Button(self.texts["menu_button"], data=callbacks.MENU)
+
+    def nav(self, state: State) -> tuple[Button, ...]:
+        """Menu, and a way back into a guide the user left to ask something."""
+        row = [self.menu_button()]
+        pos = state.flow
+        if pos and self.flows.node(pos).type != "result":
+            title = self.content.flows[pos.flow].title
+            row.insert(0, Button(f"{self.texts['resume_button']} {title}", data=callbacks.RESUME))
+        return tuple(row)
+
+    # ------------------------------------------------------------ menus and notices
+
+    def welcome(self) -> Reply:
+        resp = self.content.responses["greeting"]
+        body = response_body(self.content, resp)
+        return Reply(body, resp.title, None, tuple(self.menu_rows()), "menu", "greeting")
+
+    def menu_rows(self) -> list[tuple[Button, ...]]:
+        c = self.content
+        buttons: list[Button] = []
+        for kind, target in c.menu:
+            if kind == "flow":
+                buttons.append(Button(c.flows[target].title, data=callbacks.flow(target)))
+            elif kind == "intent":
+                buttons.append(self._topic(target))
+            else:
+                buttons.append(Button(self.texts["links_title"], data=callbacks.command("links")))
+        return [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+    def menu(self, prompt: str = "menu_prompt") -> Reply:
+        rows = tuple(self.menu_rows())
+        return Reply(self.text(prompt), self.texts["menu_title"], None, rows, "menu")
+
+    def links(self) -> Reply:
+        c = self.content
+        text = join(self.text("links_intro"), route_block(c, c.links))
+        rows = [(b,) for b in route_buttons(c, c.links)] + [(self.menu_button(),)]
+        title, source = self.texts["links_title"], self.texts["links_source"]
+        return Reply(text, title, source, tuple(rows), "links")
+
+    def notice(self, key: str, title_key: str, kind: ReplyKind, state: State) -> Reply:
+        """A one-line notice (/forget, /clear) with the way on."""
+        rows = (self.nav(state),) if kind == "forget" else ()
+        return Reply(self.text(key), self.texts[title_key], kind=kind, buttons=rows)
+
+    # ------------------------------------------------------------ guide steps
+
+    def flow_step(self, pos: FlowPos, edit: bool = False) -> Reply:
+        c = self.content
+        flow = c.flows[pos.flow]
+        node = flow.nodes[pos.node]
+        nav: list[Button] = []
+        if pos.history:
+            nav.append(Button(self.texts["back_button"], data=callbacks.BACK))
+        nav += [Button(self.texts["restart_button"], data=callbacks.RESTART), self.menu_button()]
+        rows: list[tuple[Button, ...]] = []
+        step = callbacks.Callback
+        if node.type == "question":
+            rows += [
+                (Button(ch.label, data=step("choose", pos.flow, pos.node, i).encode()),)
+                for i, ch in enumerate(node.choices)
+            ]
+        elif node.type == "checklist":
+            for i, opt in enumerate(node.options):
+                mark = "☑" if opt.id in pos.flags else "☐"
+                data = step("toggle", pos.flow, pos.node, i).encode()
+                rows.append((Button(f"{mark} {opt.label}", data=data),))
+            done = step("done", pos.flow, pos.node).encode()
+            rows.append((Button(self.texts["done_button"], data=done),))
+        else:
+            text, routes = node_parts(c, node, pos.flags)
+            rows += [(b,) for b in route_buttons(c, routes)]
+            source = source_line(c, node.source)
+            return Reply(text, flow.title, source, (*rows, tuple(nav)), "result", edit=edit)
+        return Reply(fill(c, node.text), flow.title, None, (*rows, tuple(nav)), "flow", edit=edit)
