@@ -1,6 +1,6 @@
 """Part 3: end to end - simulated users, the Bot API emulator and the real PTB Application.
 
-The emulator (tests/emulator.py, real HTTP on 127.0.0.1) and the simulated users run in this
+The emulator (tests/support/emulator.py, real HTTP on 127.0.0.1) and the simulated users run in this
 process; the bot runs in a child process (`python -m bench.e2e --child ...`) built by
 `app.build_application` and started with `run_polling`, exactly as `run_bot` does,
 so the two sides do not share one interpreter lock. All chats run at once, in two ways:
@@ -12,7 +12,7 @@ so the two sides do not share one interpreter lock. All chats run at once, in tw
 
 Reply latency = from the moment the update is queued in the emulator (`user_sends_text`) to
 the moment the bot's `sendMessage` for that chat reaches the emulator (timestamped by a
-subclass here; tests/emulator.py is unchanged).
+subclass here; tests/support/emulator.py is unchanged).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ P99_TARGET_MS = 100.0
 
 
 def _emulator_class():
-    from tests.emulator import BotApiEmulator
+    from tests.support.emulator import BotApiEmulator
 
     class TimedEmulator(BotApiEmulator):
         """Timestamps each successful sendMessage per chat; wakes a user once its chat has
@@ -491,7 +491,7 @@ def report(res: dict) -> list[str]:
         "",
         "Simulated private chats talk to the real PTB `Application` from "
         "`app.build_application`, run with `run_polling` in a child process against "
-        "`tests/emulator.py` on 127.0.0.1 (the emulator and the users share the benchmark "
+        "`tests/support/emulator.py` on 127.0.0.1 (the emulator and the users share the benchmark "
         "process). All chats run at the same time. Messages are distinct perturbed dev lines. "
         f"Each bot process gets a temp data dir (SQLite on {res['data_dir_fs']}) and a temp "
         "model cache pre-filled with the trained model.",
@@ -529,7 +529,7 @@ def report(res: dict) -> list[str]:
         "",
         "Latency is measured from the update being queued in the emulator "
         "(`user_sends_text`) to the bot's first `sendMessage` for that chat arriving at the "
-        "emulator (timestamped by a subclass in bench/e2e.py; tests/emulator.py is unchanged). "
+        "emulator (timestamped by a subclass in bench/e2e.py; the test emulator is unchanged). "
         "Bot CPU per message is the bot process's user + system time during the row "
         "(from /proc) over the messages sent.",
         "",

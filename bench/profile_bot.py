@@ -34,9 +34,15 @@ from bench.util import us
 # its frames, so e.g. the HTTP round trip inside the rate limiter counts as HTTP.
 PARTS = (
     ("engine: Engine.handle (crisis check, matcher, reply)", ("Engine.handle (",)),
-    ("SQLite store (bot/store.py)", ("(bot/store.py",)),
-    ("tgformat: HTML render and keyboard (bot/tgformat.py)", ("(bot/tgformat.py",)),
-    ("getUpdates guard: _readable's extra Update.de_json", ("_readable (bot/telegram.py",)),
+    ("SQLite store (bot/channels/telegram/store.py)", ("(bot/channels/telegram/store.py",)),
+    (
+        "HTML render and keyboard (bot/channels/telegram/html.py)",
+        ("(bot/channels/telegram/html.py",),
+    ),
+    (
+        "getUpdates guard: _readable's extra Update.de_json",
+        ("_readable (bot/channels/telegram/app.py",),
+    ),
     ("PTB parsing replies and updates (de_json)", ("de_json (", "de_list (")),
     (
         "PTB request encoding (to_dict, RequestData)",

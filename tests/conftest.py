@@ -4,6 +4,10 @@ The matcher trains a model when an Engine is built, so the content is loaded and
 Engine built once per test session. The model cache is a session temp dir that the CLI
 subprocess tests share (GUIDANCE_CACHE_DIR), so they start warm and never touch ~/.cache.
 
+Tests that start the Bot API emulator, a Telegram Application or a subprocess are marked
+`e2e` (`pytest -m "not e2e"` runs the pure core); a test that uses one of the fixtures in
+`E2E_FIXTURES` without the mark stops the run.
+
 `flow_walks` explores every flow through the engine itself, by pressing the buttons it
 offers (breadth-first from the start; checklists by subsets of options), so the flow tests
 follow whatever the flow files say today rather than a hand-written list.
@@ -21,8 +25,24 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
+
 MAX_STEPS = 60  # a walk longer than this means the flow never reaches a result
+E2E_FIXTURES = {"emu", "app", "cli_env", "run_cli"}  # each starts the emulator or a process
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("e2e") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests start the emulator or a subprocess but are not marked e2e:\n  "
+            + "\n  ".join(unmarked)
+        )
 
 
 # ---------------------------------------------------------------- content and engine

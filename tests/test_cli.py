@@ -7,14 +7,17 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.content import CATALOGUE
 from bot.matching.evaluate import metrics, read_jsonl
+from tests.support import DATA, REPO
 
-REPO = Path(__file__).resolve().parent.parent
-DEV = REPO / "tests" / "data" / "public_dev.jsonl"
+DEV = DATA / "public_dev.jsonl"
 KEYS = {"text", "intent", "score", "risk", "alternatives"}
+
+pytestmark = pytest.mark.e2e
 
 
 def _json_lines(out: str) -> list[dict]:

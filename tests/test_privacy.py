@@ -9,8 +9,8 @@ at DEBUG, in stdout/stderr and warnings, in the store's rows, and in everything 
 to the Bot API. Telegram itself quotes the user's message in a group reply
 (`reply_to_message`); that is Telegram's echo, so the bot's own requests are what is checked.
 
-Also here: /privacy says what is stored and for how long, read against bot/store.py's own
-constants, and /forget really erases.
+Also here: /privacy says what is stored and for how long, read against the constants of
+bot/channels/telegram/store.py, and /forget really erases.
 """
 
 from __future__ import annotations
@@ -45,8 +45,7 @@ from bot.channels.telegram.store import (
 from bot.channels.terminal import chat
 from bot.content import Content
 from bot.dialogue import Command, Engine, Press, State
-from tests.emulator import BotApiEmulator
-from tests.test_telegram import (
+from tests.channels.test_telegram import (
     CHAT,
     GROUP,
     TOKEN,
@@ -57,8 +56,8 @@ from tests.test_telegram import (
     replies_to,
     running,
 )
+from tests.support.emulator import BotApiEmulator
 
-REPO = Path(__file__).resolve().parent.parent
 JSON = dict
 
 
@@ -232,6 +231,7 @@ def terminal_lines(canary: str) -> list[str]:
     ]
 
 
+@pytest.mark.e2e
 def test_terminal_process_keeps_no_trace(cli_env: dict[str, str], sandbox: Sandbox) -> None:
     canary = new_canary()
     cache_before = all_files(sandbox.cache)
@@ -341,6 +341,7 @@ def bot_authored(message: JSON) -> JSON:
     return {k: v for k, v in message.items() if k != "reply_to_message"}
 
 
+@pytest.mark.e2e
 async def test_telegram_keeps_no_trace(
     emu: BotApiEmulator,
     content: Content,
@@ -518,7 +519,7 @@ def _hours(seconds: int) -> str:
 
 
 def check_privacy_statement(text: str) -> None:
-    """What is stored and for how long, as bot/store.py defines it."""
+    """What is stored and for how long, as bot/channels/telegram/store.py defines it."""
     flat = " ".join(text.split())
     bullets = [b.strip() for b in flat.split("•")[1:]]
     guide = [b for b in bullets if "guide" in b]
@@ -552,6 +553,7 @@ def test_schema_holds_only_what_privacy_says(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.e2e
 async def test_telegram_privacy_and_forget(
     emu: BotApiEmulator, content: Content, engine: Engine, sandbox: Sandbox
 ) -> None:

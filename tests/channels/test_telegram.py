@@ -26,16 +26,17 @@ from telegram.ext import Application
 
 from bot.channels.telegram import html as tgformat
 from bot.channels.telegram.app import UPDATES, build_application
-from bot.channels.telegram.store import DB_NAME, ChatStore
+from bot.channels.telegram.store import DB_NAME
 from bot.content import Content
 from bot.dialogue import Command, Engine, Media, Outcome, Press, Reply, State, Text
-from tests.emulator import MEDIA_KINDS, NOT_MODIFIED, BotApiEmulator, polling
-from tests.support import COMMANDS, TEXTS
+from tests.support import COMMANDS, REPO, TEXTS
+from tests.support.emulator import MEDIA_KINDS, NOT_MODIFIED, BotApiEmulator, polling
 
 TOKEN = "123:TESTtoken_d41d8cd98f"  # distinctive, so a leak into logs or stderr is visible
 CHAT, GROUP, USER = 5001, -100_700, 9001
-REPO = Path(__file__).resolve().parent.parent
 JSON = dict
+
+pytestmark = pytest.mark.e2e
 
 
 # ---------------------------------------------------------------- fixtures and helpers
@@ -537,27 +538,6 @@ async def test_user_text_never_leaves_a_trace(
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert caplog.records and canary not in logged and TOKEN not in logged
     assert emu.calls_to("getFile") == []
-
-
-def test_store_keeps_only_recent_ids(tmp_path: Path) -> None:
-    store = ChatStore(tmp_path)
-    for mid in range(1, 251):
-        store.remember_message(CHAT, mid)
-    assert store.deletable_messages(CHAT) == list(range(250, 50, -1))
-    store.save_state(CHAT, {})
-    assert store.state(CHAT) == {}
-    store.close()
-
-
-def test_long_reply_splits_at_paragraphs() -> None:
-    paragraph = "word " * 300  # 1500 characters
-    reply = Reply("\n\n".join([paragraph.strip()] * 6), "Title & <more>", "Source: x")
-    parts = tgformat.render(reply)
-    assert len(parts) == 3 and all(len(p) <= 4096 for p in parts)
-    assert parts[0].startswith("<b>Title &amp; &lt;more&gt;</b>")
-    assert parts[-1].endswith("<i>Source: x</i>")
-    assert tgformat.split_text("x" * 5000) == ["x" * 4096, "x" * 904]
-    assert tgformat.split_text("😀" * 3000, 4096)[0] == "😀" * 2048  # UTF-16 units
 
 
 # ---------------------------------------------------------------- the real process

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,9 +14,7 @@ from hypothesis import strategies as st
 from bot.content import CATALOGUE
 from bot.dialogue import Command, FlowPos, Press, State, Text, callbacks
 from bot.dialogue.callbacks import BACK, MENU, RESTART, RESUME
-from tests.support import COMMANDS, DEEP_LINK_FLOWS
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import COMMANDS, DEEP_LINK_FLOWS, REPO
 
 
 def raw_responses() -> dict:

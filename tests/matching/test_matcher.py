@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,8 +12,8 @@ from hypothesis import strategies as st
 
 from bot.content import OUT_OF_SCOPE
 from bot.matching.normalise import fold
+from tests.support import DATA
 
-DATA = Path(__file__).resolve().parent / "data"
 BANDS = {"answer", "suggest", "reject"}
 
 

@@ -39,10 +39,12 @@ from telegram.ext import (
     filters,
 )
 
-from tests.emulator import MEDIA_KINDS, BotApiEmulator, polling
+from tests.support.emulator import MEDIA_KINDS, BotApiEmulator, polling
 
 TOKEN = "123:ABC"
 CHAT = 4242
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

@@ -7,16 +7,14 @@ a checklist option adds paths here without editing this file.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.dialogue import Command, Press, State, Text
 from bot.dialogue.callbacks import BACK, MENU, RESTART
-from tests.support import COMMANDS
+from tests.support import COMMANDS, REPO
 
-REPO = Path(__file__).resolve().parent.parent
 EMERGENCY = "999"
 
 
@@ -209,6 +207,7 @@ def test_flow_starts_from_the_menu(engine, content, fid: str) -> None:
 # ---------------------------------------------------------------- the terminal chat
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("fid", FLOW_IDS)
 def test_flow_walked_in_terminal_chat(engine, flow_walks, run_cli, fid: str) -> None:
     walk = max(flow_walks[fid], key=lambda w: len(w.presses))
@@ -233,6 +232,7 @@ def _by_data(reply, data: str):
 # ---------------------------------------------------------------- graph
 
 
+@pytest.mark.e2e
 def test_graph_has_every_flow_and_node(run_cli, content) -> None:
     proc = run_cli("graph")
     assert proc.returncode == 0, proc.stderr
@@ -251,6 +251,7 @@ def _declares(block: str, nid: str) -> bool:
     return re.search(rf"^\s*{re.escape(nid)}[\[\(\{{]", block, re.M) is not None
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("fid", FLOW_IDS[:1])
 def test_graph_one_flow_to_a_file(run_cli, content, tmp_path, fid: str) -> None:
     out = tmp_path / "flow.mmd"

@@ -1,16 +1,24 @@
-"""Content validation: the real content loads, and each kind of broken content is reported
-with the file (relative to the content root), the line and a message that says what to fix.
+"""Broken content: each kind of mistake is reported with the file (relative to the content
+root), the line and a message that says what is wrong and how to fix it.
 
 Every broken tree is a copy of the real intents/, responses/ and flows/ plus a few small
 fixture files (tests/fixtures/content/) that load cleanly on their own; each case then breaks
 exactly ONE thing and the expected line is found from the broken text itself.
+
+There is one table, `CASES`. Every case runs in-process through `load()`; the cases named in
+`THROUGH_CLI` (one of each kind) also run through `guidance-bot validate` in a subprocess,
+which must exit 1 without a traceback and print every problem as `file:line: ...`. A
+type-confusion sweep then puts a wrong type in every value of a small content tree.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +27,14 @@ import pytest
 import yaml
 
 from bot.content import ContentError, load
-from bot.content.text import render_node_text, render_response
-
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "content"
-TELEGRAM_LIMIT = 4096
+from tests.support import FIXTURES, REPO
 
 # Paths of the fixture files inside a content tree.
 INTENTS = "intents/what_is_it.yaml"  # replaces the real file
 RESPONSES = "responses/zz_fixture.yaml"
 ROUTES = "responses/zz_fixture_routes.yaml"
 FLOWS = "flows/zz_fixture.yaml"
+MENU, LINKS = "responses/menu.yaml", "responses/links.yaml"
 FIXTURE_FILES = {
     INTENTS: "intents.yaml",
     RESPONSES: "responses.yaml",
@@ -37,6 +42,9 @@ FIXTURE_FILES = {
     FLOWS: "flow.yaml",
 }
 FIXTURE_RESPONSE = "thanks"  # the fixture file defines this response instead of the real one
+
+# Every problem, in-process (str(problem)) and on validate's stderr, looks like this.
+LOCATED = re.compile(r"^(?P<file>[\w./-]+\.ya?ml|intents|responses|flows):(?P<line>\d+): \S")
 
 
 # ---------------------------------------------------------------- building trees
@@ -117,13 +125,6 @@ def _show(problems: list) -> str:
     return "\n".join(str(p) for p in problems)
 
 
-# ---------------------------------------------------------------- the real content
-
-
-def test_real_content_validates(content) -> None:
-    assert content.responses and content.intents and content.flows and content.routes
-
-
 def test_fixture_tree_is_valid(tmp_path: Path) -> None:
     """The baseline the broken cases start from must itself load (else they prove nothing)."""
     c = load(build_tree(tmp_path))
@@ -133,70 +134,7 @@ def test_fixture_tree_is_valid(tmp_path: Path) -> None:
     assert c.responses[FIXTURE_RESPONSE].title == fixture["responses"][FIXTURE_RESPONSE]["title"]
 
 
-def test_every_response_renders_within_telegram_limit(content) -> None:
-    for resp in content.responses.values():
-        size = len(render_response(content, resp))
-        assert size <= TELEGRAM_LIMIT, f"response {resp.id} renders to {size} characters"
-    for flow in content.flows.values():
-        for node in flow.nodes.values():
-            size = len(render_node_text(content, node, None))
-            assert size <= TELEGRAM_LIMIT, f"{flow.id}/{node.id} renders to {size} characters"
-
-
-def _raw(folder: str, top_key: str) -> dict:
-    out: dict = {}
-    for path in _yaml_files(REPO / folder):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and isinstance(data.get(top_key), dict):
-            out.update(data[top_key])
-    return out
-
-
-def test_every_route_url_is_https() -> None:
-    routes = _raw("responses", "routes")
-    assert routes, "no routes found in responses/"
-    urls = {rid: r["url"] for rid, r in routes.items() if r.get("url")}
-    assert urls, "no route has a url"
-    for rid, url in urls.items():
-        assert str(url).startswith("https://"), f"route {rid}: {url}"
-
-
-def _all_texts() -> list[tuple[str, str]]:
-    """(where, text) for every response text and every flow node / section text."""
-    out = [
-        (f"response {rid}", r.get("text") or "")
-        for rid, r in _raw("responses", "responses").items()
-    ]
-    for fid, flow in _raw("flows", "flows").items():
-        for nid, node in (flow.get("nodes") or {}).items():
-            out.append((f"flow {fid}/{nid}", node.get("text") or ""))
-            for i, section in enumerate(node.get("sections") or []):
-                out.append((f"flow {fid}/{nid} section {i}", section.get("text") or ""))
-    return out
-
-
-URLISH = re.compile(r"https?://|\bwww\.|\b[\w-]+\.(?:org|com|uk|net|gov|police)\b|@[\w-]+\.")
-PHONEISH = re.compile(r"\b0\d{2,4} ?\d{3} ?\d{3,4}\b|\b999\b|\b101\b|\b111\b|\b116 ?123\b")
-
-
-def test_no_text_writes_a_phone_number_or_url() -> None:
-    """Numbers and links live in routes.yaml; texts insert them with {route_id}."""
-    routes = _raw("responses", "routes")
-    phones = {" ".join(str(r["phone"]).split()) for r in routes.values() if r.get("phone")}
-    texts = _all_texts()
-    assert len(texts) > 30
-    for where, text in texts:
-        bare = re.sub(r"\{[a-z0-9_]+\}", "", text)
-        flat = " ".join(bare.split())
-        assert not URLISH.search(bare), f"{where} writes a web address: {URLISH.search(bare)}"
-        assert not PHONEISH.search(bare), f"{where} writes a number: {PHONEISH.search(bare)}"
-        for phone in phones:
-            assert not re.search(rf"(?<!\d){re.escape(phone)}(?!\d)", flat), (
-                f"{where} writes the phone number {phone}"
-            )
-
-
-# ---------------------------------------------------------------- broken content
+# ---------------------------------------------------------------- the table
 
 
 @dataclass(frozen=True)
@@ -204,20 +142,36 @@ class Case:
     id: str
     file: str  # the file the problem must name (relative to the content root)
     breaks: Callable[[Path], None]
-    words: tuple[str, ...]  # all must appear in the message (case-insensitive)
-    line: Callable[[Path], int | range]  # the line (or block) the problem must point at
+    words: tuple[str, ...]  # all in one message (case-insensitive): what is wrong and the fix
+    line: Callable[[Path], int | range]  # the exact line, or the block it must fall in
 
 
 def replace_in(rel: str, old: str, new: str) -> Callable[[Path], None]:
     return lambda root: edit(root, rel, old, new)
 
 
+def append_to(rel: str, text: str) -> Callable[[Path], None]:
+    def append(root: Path) -> None:
+        path = root / rel
+        path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+    return append
+
+
+def write(rel: str, data: bytes) -> Callable[[Path], None]:
+    return lambda root: (root / rel).write_bytes(data)
+
+
 def at_line(rel: str, marker: str, nth: int = 1) -> Callable[[Path], int]:
     return lambda root: line_with(root, rel, marker, nth)
 
 
-def _block(rel: str, marker: str) -> Callable[[Path], range]:
+def in_block(rel: str, marker: str) -> Callable[[Path], range]:
     return lambda root: block_lines(root, rel, marker)
+
+
+def line_one(root: Path) -> int:
+    return 1
 
 
 def _real_example_of_another_intent(root: Path) -> None:
@@ -232,12 +186,6 @@ def _real_example_of_another_intent(root: Path) -> None:
     edit(root, INTENTS, "      - zq fixture example two\n", f"      - {json.dumps(example)}\n")
 
 
-def _non_utf8(root: Path) -> None:
-    (root / INTENTS).write_bytes(
-        b"intents:\n  what_is_it:\n    examples:\n      - zq caf\xe9 fixture example\n"
-    )
-
-
 def _delete_fixture_response(root: Path) -> None:
     (root / RESPONSES).unlink()
 
@@ -247,14 +195,22 @@ def _delete_real_intent(root: Path) -> None:
 
 
 LONG_TEXT = "Glad to help. " + "This sentence only makes the message too long. " * 95
+EXAMPLES = "    examples:\n      - zq fixture example one\n      - zq fixture example two\n"
+ASK_BUTTONS = (
+    "        buttons:\n"
+    '          - {label: "Yes", goto: tick, set: yes_flag}\n'
+    '          - {label: "No", goto: tick}\n'
+)
+OPTIONS = "          - {id: opt_a, label: Option A}\n          - {id: opt_b, label: Option B}\n"
+TWO = "      - zq fixture example two\n"
 
 
 CASES = [
-    # --- YAML syntax and file shape
+    # --- YAML syntax, encoding and file shape
     Case(
         "bad-indentation",
         INTENTS,
-        replace_in(INTENTS, "      - zq fixture example two\n", "    - zq fixture example two\n"),
+        replace_in(INTENTS, TWO, "    - zq fixture example two\n"),
         ("yaml",),
         at_line(INTENTS, "    - zq fixture example two"),
     ),
@@ -268,16 +224,28 @@ CASES = [
     Case(
         "tab-indentation",
         INTENTS,
-        replace_in(INTENTS, "      - zq fixture example two\n", "\t- zq fixture example two\n"),
-        ("yaml",),
+        replace_in(INTENTS, TWO, "\t- zq fixture example two\n"),
+        ("yaml", "fix"),
         at_line(INTENTS, "\t- zq fixture example two"),
+    ),
+    Case(
+        "unclosed-quote",
+        INTENTS,
+        replace_in(INTENTS, TWO, '      - "zq fixture example two\n'),
+        ("yaml", "fix"),
+        at_line(INTENTS, '- "zq'),
+    ),
+    Case(
+        "nul-byte",
+        INTENTS,
+        write(INTENTS, b"intents:\n  what_is_it:\x00\n"),
+        ("yaml",),
+        at_line(INTENTS, "what_is_it:"),
     ),
     Case(
         "two-top-level-keys",
         INTENTS,
-        lambda root: (root / INTENTS).write_text(
-            (root / INTENTS).read_text(encoding="utf-8") + "responses: {}\n", encoding="utf-8"
-        ),
+        append_to(INTENTS, "responses: {}\n"),
         ("one top-level key",),
         lambda root: range(1, line_with(root, INTENTS, "responses: {}") + 1),
     ),
@@ -288,28 +256,46 @@ CASES = [
         ("unknown top-level key", "intnets"),
         at_line(INTENTS, "intnets:"),
     ),
-    Case("non-utf8", INTENTS, _non_utf8, ("utf-8",), lambda root: range(1, 5)),
+    Case("empty-file", INTENTS, write(INTENTS, b""), ("one top-level key",), line_one),
+    Case(
+        "file-is-a-list",
+        INTENTS,
+        write(INTENTS, b"- what_is_it\n- examples\n"),
+        ("one top-level key",),
+        line_one,
+    ),
+    Case(
+        "non-utf8",
+        INTENTS,
+        write(INTENTS, b"intents:\n  what_is_it:\n    examples:\n      - zq caf\xe9 example\n"),
+        ("utf-8",),
+        lambda root: range(1, 5),
+    ),
+    Case("binary-file", INTENTS, write(INTENTS, bytes(range(256)) * 4), ("utf-8",), line_one),
+    Case(
+        "duplicate-key",
+        RESPONSES,
+        replace_in(
+            RESPONSES,
+            "    source: About this bot\n",
+            "    source: About this bot\n    title: A second title\n",
+        ),
+        ("title", "twice"),
+        at_line(RESPONSES, "title: A second title"),
+    ),
     # --- intents
     Case(
         "examples-as-string",
         INTENTS,
-        replace_in(
-            INTENTS,
-            "    examples:\n      - zq fixture example one\n      - zq fixture example two\n",
-            "    examples: zq fixture example one\n",
-        ),
+        replace_in(INTENTS, EXAMPLES, "    examples: zq fixture example one\n"),
         ("what_is_it", "examples"),
         at_line(INTENTS, "examples: zq"),
     ),
     Case(
         "examples-as-number",
         INTENTS,
-        replace_in(
-            INTENTS,
-            "    examples:\n      - zq fixture example one\n      - zq fixture example two\n",
-            "    examples: 42\n",
-        ),
-        ("what_is_it", "examples"),
+        replace_in(INTENTS, EXAMPLES, "    examples: 42\n"),
+        ("what_is_it", "examples", "add"),
         at_line(INTENTS, "examples: 42"),
     ),
     Case(
@@ -322,11 +308,7 @@ CASES = [
     Case(
         "empty-example",
         INTENTS,
-        replace_in(
-            INTENTS,
-            "      - zq fixture example two\n",
-            '      - zq fixture example two\n      - ""\n',
-        ),
+        replace_in(INTENTS, TWO, f'{TWO}      - ""\n'),
         ("what_is_it", "empty"),
         at_line(INTENTS, '- ""'),
     ),
@@ -394,32 +376,46 @@ CASES = [
         at_line(RESPONSES, "routes:"),
     ),
     Case(
+        "routes-a-string",
+        RESPONSES,
+        replace_in(RESPONSES, "routes: [zz_route]", 'routes: "x"'),
+        ("route 'x'", "not defined", "fix the name"),
+        at_line(RESPONSES, 'routes: "x"'),
+    ),
+    Case(
         "placeholder-not-defined-in-response",
         RESPONSES,
         replace_in(RESPONSES, "call {zz_route}", "call {zz_nowhere}"),
         ("zz_nowhere",),
-        _block(RESPONSES, "text:"),
+        in_block(RESPONSES, "text:"),
     ),
     Case(
         "phone-number-in-text",
         RESPONSES,
         replace_in(RESPONSES, "Glad to help.", "Glad to help. Or ring 0800 123 4567."),
         ("phone number", "routes"),
-        _block(RESPONSES, "text:"),
+        in_block(RESPONSES, "text:"),
     ),
     Case(
-        "url-in-text",
+        "https-url-in-text",
         RESPONSES,
         replace_in(RESPONSES, "Glad to help.", "Glad to help. See https://example.org/more."),
         ("web", "routes"),
-        _block(RESPONSES, "text:"),
+        in_block(RESPONSES, "text:"),
+    ),
+    Case(
+        "http-url-in-text",
+        RESPONSES,
+        replace_in(RESPONSES, "Glad to help.", "Glad to help. See http://example.org."),
+        ("web", "routes.yaml"),
+        in_block(RESPONSES, "text:"),
     ),
     Case(
         "www-in-text",
         RESPONSES,
         replace_in(RESPONSES, "Glad to help.", "Glad to help. See www.example.org for more."),
         ("web", "routes"),
-        _block(RESPONSES, "text:"),
+        in_block(RESPONSES, "text:"),
     ),
     Case(
         "response-for-unknown-intent",
@@ -428,13 +424,22 @@ CASES = [
         ("unknown intent", "thankz"),
         at_line(RESPONSES, "thankz:"),
     ),
+    Case(
+        "response-starts-missing-flow",
+        RESPONSES,
+        replace_in(
+            RESPONSES, "    routes: [zz_route]\n", "    routes: [zz_route]\n    flow: nope\n"
+        ),
+        ("flow 'nope'", "does not exist"),
+        at_line(RESPONSES, "flow: nope"),
+    ),
     # --- routes
     Case(
         "non-https-url",
         ROUTES,
         replace_in(ROUTES, "url: https://example.org/help", "url: http://example.org/help"),
-        ("zz_route", "https://"),
-        at_line(ROUTES, "url:"),
+        ("zz_route", "http://example.org/help", "https://"),
+        at_line(ROUTES, "url: http:"),
     ),
     Case(
         "malformed-url",
@@ -450,33 +455,72 @@ CASES = [
         ("zz_route", "https://"),
         at_line(ROUTES, "url:"),
     ),
+    # --- menu and quick links
+    Case(
+        "menu-entry-a-list",
+        MENU,
+        write(MENU, b"menu:\n  - flow: [contact]\n"),
+        ("menu",),
+        at_line(MENU, "- flow: [contact]"),
+    ),
+    Case("menu-not-a-list", MENU, write(MENU, b"menu: 5\n"), ("menu", "list"), line_one),
+    Case("links-not-a-list", LINKS, write(LINKS, b"links: 5\n"), ("links", "list"), line_one),
+    Case(
+        "quick-link-a-list",
+        LINKS,
+        write(LINKS, b"links: [[emergency]]\n"),
+        ("quick link",),
+        line_one,
+    ),
     # --- flows: nodes
     Case(
         "route-not-defined-in-flow",
         FLOWS,
         replace_in(FLOWS, "routes: [zz_route]  # result_a", "routes: [zz_nowhere]  # result_a"),
         ("zz_nowhere", "not defined"),
-        _block(FLOWS, "result_a:"),
+        in_block(FLOWS, "result_a:"),
     ),
     Case(
         "phone-number-in-flow-text",
         FLOWS,
         replace_in(FLOWS, "text: Is this a test?", "text: Is this a test? Ring 0800 123 4567."),
         ("phone number",),
-        _block(FLOWS, "ask:"),
+        in_block(FLOWS, "ask:"),
+    ),
+    Case(
+        "buttons-a-string",
+        FLOWS,
+        replace_in(FLOWS, ASK_BUTTONS, "        buttons: Yes or No\n"),
+        ("button", "key: value"),
+        at_line(FLOWS, "buttons: Yes or No"),
+    ),
+    Case(
+        "buttons-a-mapping",
+        FLOWS,
+        replace_in(FLOWS, ASK_BUTTONS, "        buttons: {label: Yes, goto: tick}\n"),
+        ("button", "key: value"),
+        at_line(FLOWS, "buttons: {label"),
+    ),
+    Case(
+        "buttons-a-number",
+        FLOWS,
+        replace_in(FLOWS, ASK_BUTTONS, "        buttons: 5\n"),
+        ("button", "key: value"),
+        at_line(FLOWS, "buttons: 5"),
     ),
     Case(
         "checklist-without-options",
         FLOWS,
-        replace_in(
-            FLOWS,
-            "        options:\n"
-            "          - {id: opt_a, label: Option A}\n"
-            "          - {id: opt_b, label: Option B}\n",
-            "        options: []\n",
-        ),
+        replace_in(FLOWS, f"        options:\n{OPTIONS}", "        options: []\n"),
         ("checklist", "options"),
-        _block(FLOWS, "tick:"),
+        in_block(FLOWS, "tick:"),
+    ),
+    Case(
+        "options-a-number",
+        FLOWS,
+        replace_in(FLOWS, OPTIONS, "          5\n"),
+        ("option", "key: value"),
+        at_line(FLOWS, "options:"),
     ),
     Case(
         "unknown-node-type",
@@ -492,54 +536,53 @@ CASES = [
         ("unknown key", "dnoe"),
         at_line(FLOWS, "dnoe:"),
     ),
-    # --- flows: the graph (reported somewhere inside the flow)
+    # --- flows: the graph
     Case(
         "goto-missing-node",
         FLOWS,
         replace_in(FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}'),
-        ("nowhere", "ask"),
-        _block(FLOWS, "zz_fixture:"),
+        ("nowhere", "ask", "does not exist", "fix the name"),
+        in_block(FLOWS, "ask:"),
     ),
     Case(
         "unreachable-node",
         FLOWS,
-        lambda root: (root / FLOWS).write_text(
-            (root / FLOWS).read_text(encoding="utf-8")
-            + "      orphan:\n        type: result\n        text: Nobody gets here.\n"
+        append_to(
+            FLOWS,
+            "      orphan:\n        type: result\n        text: Nobody gets here.\n"
             "        source: Test source\n",
-            encoding="utf-8",
         ),
         ("orphan", "reached"),
-        _block(FLOWS, "zz_fixture:"),
+        in_block(FLOWS, "zz_fixture:"),
     ),
     Case(
         "loop",
         FLOWS,
         replace_in(FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: ask}'),
         ("loop", "ask"),
-        _block(FLOWS, "zz_fixture:"),
+        in_block(FLOWS, "zz_fixture:"),
     ),
     Case(
         "flag-tested-never-set",
         FLOWS,
         replace_in(FLOWS, "if_any: [yes_flag, opt_a]", "if_any: [yes_flag, opt_zz]"),
         ("opt_zz",),
-        _block(FLOWS, "zz_fixture:"),
+        in_block(FLOWS, "zz_fixture:"),
     ),
     Case(
         "section-flag-never-set",
         FLOWS,
         replace_in(FLOWS, "when_any: [opt_b]", "when_any: [opt_bb]"),
         ("opt_bb",),
-        _block(FLOWS, "zz_fixture:"),
+        in_block(FLOWS, "zz_fixture:"),
     ),
     # --- rendered length (checked once everything else is clean)
     Case(
         "message-too-long",
-        "responses",
+        RESPONSES,
         replace_in(RESPONSES, "Glad to help.", LONG_TEXT),
-        ("thanks", "4096"),
-        lambda root: range(1, 10**6),  # the exact place is checked by a test below
+        ("thanks", "4096", "shorten"),
+        in_block(RESPONSES, "thanks:"),
     ),
     # --- cross-file: something missing altogether
     Case(
@@ -547,88 +590,113 @@ CASES = [
         "responses",
         _delete_fixture_response,
         ("thanks", "no response"),
-        lambda root: range(1, 10**6),
+        line_one,  # a folder-level problem: the folder, line 1
     ),
     Case(
         "missing-in-scope-intent",
         "intents",
         _delete_real_intent,
         ("thanks", "no examples"),
-        lambda root: range(1, 10**6),
+        line_one,
     ),
 ]
+# One of each kind, also run through `guidance-bot validate` in a subprocess.
+THROUGH_CLI = (
+    "tab-indentation",  # YAML syntax
+    "binary-file",  # not UTF-8 at all
+    "buttons-a-string",  # a wrong type
+    "goto-missing-node",  # the flow graph
+    "message-too-long",  # rendered length
+    "intent-with-no-response",  # missing across files
+)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_broken_content_is_reported(case: Case, tmp_path: Path) -> None:
-    root = build_tree(tmp_path)
-    case.breaks(root)
-    problems = problems_of(root)
-    expected = case.line(root)
-    lines = expected if isinstance(expected, range) else range(expected, expected + 1)
-    hits = [
+def _hits(case: Case, problems: list) -> list:
+    """The problems in the case's file whose message has every one of the case's words."""
+    return [
         p
         for p in problems
         if p.file.startswith(case.file) and all(w.lower() in p.message.lower() for w in case.words)
     ]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+def test_broken_content_is_reported(case: Case, tmp_path: Path) -> None:
+    root = build_tree(tmp_path)
+    case.breaks(root)
+    problems = problems_of(root)
+    for p in problems:
+        shown = str(p)
+        assert LOCATED.match(shown) and "\n" not in shown, shown  # file:line: on one line
+        assert not Path(p.file).is_absolute(), f"absolute path in {p}"
+    hits = _hits(case, problems)
     assert hits, f"no problem in {case.file} mentioning {case.words}:\n{_show(problems)}"
+    expected = case.line(root)
+    lines = expected if isinstance(expected, range) else range(expected, expected + 1)
     assert any(p.line in lines for p in hits), (
         f"expected line {expected} in {case.file}, got:\n{_show(hits)}"
     )
     for p in hits:
-        assert not Path(p.file).is_absolute(), f"absolute path in {p}"
         assert len(p.message) > 20, f"message too short to be useful: {p}"
 
 
-def test_every_problem_is_listed_not_just_the_first(tmp_path: Path) -> None:
-    root = build_tree(tmp_path)
-    edit(root, RESPONSES, "    text: |", "    txet: |")
-    edit(root, ROUTES, "url: https://example.org/help", "url: http://example.org/help")
-    edit(root, FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}')
-    files = {p.file for p in problems_of(root)}
-    assert {RESPONSES, ROUTES, FLOWS} <= files
-
-
-def test_syntax_error_does_not_hide_other_files(tmp_path: Path) -> None:
-    root = build_tree(tmp_path)
-    edit(root, INTENTS, "      - zq fixture example two\n", "    - zq fixture example two\n")
-    edit(root, RESPONSES, "    text: |", "    txet: |")
-    files = {p.file for p in problems_of(root)}
-    assert {INTENTS, RESPONSES} <= files
-
-
-# Known imprecisions: the message is right but the line is not where the problem is.
-
-
-def test_bad_goto_points_at_its_node(tmp_path: Path) -> None:
-    root = build_tree(tmp_path)
-    edit(root, FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}')
-    hits = [p for p in problems_of(root) if "nowhere" in p.message]
-    assert hits
-    assert any(p.line in block_lines(root, FLOWS, "ask:") for p in hits), _show(hits)
-
-
-def test_message_too_long_points_at_its_file(tmp_path: Path) -> None:
-    root = build_tree(tmp_path)
-    edit(root, RESPONSES, "Glad to help.", LONG_TEXT)
-    hits = [p for p in problems_of(root) if "4096" in p.message]
-    assert hits
-    assert any(
-        p.file == RESPONSES and p.line in block_lines(root, RESPONSES, "thanks:") for p in hits
-    ), _show(hits)
+def test_cases_are_distinct() -> None:
+    assert len({c.id for c in CASES}) == len(CASES)
+    assert set(THROUGH_CLI) <= {c.id for c in CASES}
 
 
 # ---------------------------------------------------------------- `guidance-bot validate`
 
-LOCATED = re.compile(r"^(?P<file>[\w./-]+\.ya?ml|intents|responses|flows):(?P<line>\d+): \S")
+
+def _validate(root: Path, cli_env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *(args or ("--content", str(root), "validate"))],
+        cwd=REPO,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=60,
+    )
 
 
-def test_validate_cli_lists_problems_and_exits_1(tmp_path: Path, run_cli) -> None:
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES if c.id in THROUGH_CLI])
+def test_broken_content_gives_a_clear_validate_error(
+    case: Case, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    root = build_tree(tmp_path)
+    case.breaks(root)
+    proc = _validate(root, cli_env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out, out[-2000:]
+    assert "content OK" not in out
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    *printed, summary = lines
+    assert "problem" in summary and str(len(printed)) in summary, summary
+    unlocated = [line for line in printed if not LOCATED.match(line)]
+    assert not unlocated, unlocated  # every line starts with file:line:
+    assert printed == [str(p) for p in problems_of(root)]  # exactly what load() reports
+    expected = case.line(root)
+    lines_ok = expected if isinstance(expected, range) else range(expected, expected + 1)
+    hits = [
+        m
+        for line in printed
+        if (m := LOCATED.match(line))
+        and m["file"].startswith(case.file)
+        and all(w.lower() in line.lower() for w in case.words)
+    ]
+    assert any(int(m["line"]) in lines_ok for m in hits), (expected, proc.stderr)
+
+
+@pytest.mark.e2e
+def test_validate_cli_lists_problems_and_exits_1(tmp_path: Path, cli_env: dict[str, str]) -> None:
     root = build_tree(tmp_path)
     edit(root, RESPONSES, "    text: |", "    txet: |")
     edit(root, INTENTS, "  what_is_it:\n", "  what_is_itt:\n")
     edit(root, FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}')
-    proc = run_cli("--content", str(root), "validate")
+    proc = _validate(root, cli_env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     out = proc.stdout + proc.stderr
     assert "Traceback" not in out
@@ -644,13 +712,17 @@ def test_validate_cli_lists_problems_and_exits_1(tmp_path: Path, run_cli) -> Non
     assert "content OK" not in out
 
 
-def test_validate_cli_accepts_content_after_subcommand(tmp_path: Path, run_cli) -> None:
+@pytest.mark.e2e
+def test_validate_cli_accepts_content_after_subcommand(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     root = build_tree(tmp_path)
     edit(root, RESPONSES, "    text: |", "    txet: |")
-    proc = run_cli("validate", "--content", str(root))
+    proc = _validate(root, cli_env, "validate", "--content", str(root))
     assert proc.returncode == 1 and "txet" in proc.stderr, proc.stderr
 
 
+@pytest.mark.e2e
 def test_validate_cli_ok_on_real_content(run_cli) -> None:
     proc = run_cli("validate")
     assert proc.returncode == 0, proc.stderr
@@ -658,7 +730,86 @@ def test_validate_cli_ok_on_real_content(run_cli) -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.e2e
 def test_validate_cli_on_fixture_tree_ok(tmp_path: Path, run_cli) -> None:
     proc = run_cli("--content", str(build_tree(tmp_path)), "validate")
     assert proc.returncode == 0, proc.stderr
     assert "content OK" in proc.stdout
+
+
+# ---------------------------------------------------------------- several problems at once
+
+
+def test_every_problem_is_listed_not_just_the_first(tmp_path: Path) -> None:
+    root = build_tree(tmp_path)
+    edit(root, RESPONSES, "    text: |", "    txet: |")
+    edit(root, ROUTES, "url: https://example.org/help", "url: http://example.org/help")
+    edit(root, FLOWS, '{label: "No", goto: tick}', '{label: "No", goto: nowhere}')
+    files = {p.file for p in problems_of(root)}
+    assert {RESPONSES, ROUTES, FLOWS} <= files
+
+
+def test_syntax_error_does_not_hide_other_files(tmp_path: Path) -> None:
+    root = build_tree(tmp_path)
+    edit(root, INTENTS, TWO, "    - zq fixture example two\n")
+    edit(root, RESPONSES, "    text: |", "    txet: |")
+    files = {p.file for p in problems_of(root)}
+    assert {INTENTS, RESPONSES} <= files
+
+
+# ---------------------------------------------------------------- wrong types anywhere
+
+SMALL_TREE = {
+    **{rel: (FIXTURES / name).read_text(encoding="utf-8") for rel, name in FIXTURE_FILES.items()},
+    "intents/matcher.yaml": "matcher:\n  high: 48\n  low: 26\n  scale: 8\n",
+    "intents/crisis_patterns.yaml": "crisis:\n  danger: ['kill (him|her)self']\n"
+    "  topic: [suicide]\n  general: [signs]\n  urgent: [now]\n",
+    "intents/lexicon.yaml": "lexicon:\n  replace:\n    pics: pictures\n    nude pics: nudes\n",
+    MENU: "menu:\n  - flow: zz_fixture\n  - intent: thanks\n  - command: links\n",
+    LINKS: "links: [zz_route]\n",
+}
+WRONG = [5, True, None, "x", [], {"a": 1}, [[1]]]
+
+
+def _paths(node: object, here: tuple = ()) -> list[tuple]:
+    out = [here]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, (*here, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _paths(v, (*here, i))
+    return out
+
+
+def _replaced(data: object, path: tuple, value: object) -> object:
+    if not path:
+        return copy.deepcopy(value)
+    data = copy.deepcopy(data)
+    node = data
+    for step in path[:-1]:
+        node = node[step]  # type: ignore[index]
+    node[path[-1]] = copy.deepcopy(value)  # type: ignore[index]
+    return data
+
+
+def test_wrong_types_anywhere_give_problems_not_crashes(tmp_path: Path) -> None:
+    for rel, text in SMALL_TREE.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    tried = 0
+    for rel, text in SMALL_TREE.items():
+        original = yaml.safe_load(text)
+        for path in _paths(original):
+            for value in WRONG:
+                broken = _replaced(original, path, value)
+                (tmp_path / rel).write_text(yaml.safe_dump(broken), encoding="utf-8")
+                tried += 1
+                try:
+                    load(tmp_path)
+                except ContentError as exc:
+                    for problem in exc.problems:
+                        shown = str(problem)
+                        assert LOCATED.match(shown) and "\n" not in shown, (rel, path, shown)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    assert tried > 500

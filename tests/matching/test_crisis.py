@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -11,10 +9,9 @@ from bot.dialogue import Press, State, Text
 from bot.dialogue.callbacks import RESUME
 from bot.matching.crisis import CrisisDetector
 from bot.matching.normalise import fold
+from tests.support import DATA
 
-CASES = yaml.safe_load(
-    (Path(__file__).resolve().parent / "data" / "crisis_cases.yaml").read_text(encoding="utf-8")
-)
+CASES = yaml.safe_load((DATA / "crisis_cases.yaml").read_text(encoding="utf-8"))
 CRISIS = CASES["crisis"]
 NOT_CRISIS = CASES["not_crisis"]
 EMERGENCY = "999"

@@ -5,13 +5,11 @@ Floors: in-scope top-1 accuracy >= 0.90, out-of-scope rejection >= 0.85, crisis 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.matching.evaluate import metrics, read_jsonl
+from tests.support import DATA
 
-DATA = Path(__file__).resolve().parent / "data"
 IN_SCOPE_FLOOR = 0.90
 REJECTION_FLOOR = 0.85
 
