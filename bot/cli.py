@@ -96,8 +96,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot.matching.evaluate import format_report, metrics, read_jsonl
 
     engine = Engine(_load(args.content))
+    path = Path(args.file)
     try:
-        items = read_jsonl(Path(args.file))
+        first = path.read_text(encoding="utf-8").lstrip().split("\n", 1)[0]
+        if '"risk"' in first and '"intent"' not in first:
+            return _eval_risk(engine, path, args)
+        items = read_jsonl(path)
     except (OSError, ValueError) as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 1
@@ -112,6 +116,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print("\nerrors:")
             for e in m["errors"]:
                 print(f"  [{e['gold']} -> {e['predicted']}] {e['text']}")
+    return 0
+
+
+def _eval_risk(engine, path: Path, args: argparse.Namespace) -> int:
+    """A crisis catalogue: recall per tier and category, false alarms."""
+    from bot.matching.evaluate import format_risk_report, read_risk_jsonl, risk_metrics
+
+    m = risk_metrics(read_risk_jsonl(path), lambda t: engine.classify(t).risk)
+    if args.json:
+        print(json.dumps(m, indent=2, ensure_ascii=False))
+    else:
+        print(format_risk_report(m))
+        if args.errors:
+            print("\nmisses:", *m["misses"], "\nfalse alarms:", *m["false_alarms"], sep="\n  ")
     return 0
 
 
@@ -137,6 +155,22 @@ def cmd_tune(args: argparse.Namespace) -> int:
         f"held-out in-scope accuracy {m['in_scope_accuracy']:.3f}, "
         f"out-of-scope rejection {m['out_of_scope_rejection']:.3f}"
     )
+    return 0
+
+
+def cmd_tune_risk(args: argparse.Namespace) -> int:
+    from bot.matching import Matcher
+    from bot.matching.evaluate import tune_risk
+
+    content = _load(args.content)
+    chosen, report = tune_risk(content, Matcher(content))
+    print("risk-scorer thresholds chosen on held-out folds of our own examples:")
+    for tier, value in chosen.items():
+        r = report[tier]
+        print(
+            f"  {tier}: {value}   (scorer alone: recall {r['recall']}, {r['false_alarms']} alarms)"
+        )
+    print("copy them under 'thresholds:' in intents/crisis_patterns.yaml")
     return 0
 
 
@@ -186,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     tu = command("tune", "choose matcher weights and thresholds")
     tu.add_argument("--folds", type=int, default=3)
     tu.set_defaults(func=cmd_tune)
+    command("tune-risk", "choose the risk scorer's thresholds").set_defaults(func=cmd_tune_risk)
     gr = command("graph", "flows as Mermaid (or Graphviz) diagrams")
     gr.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
     gr.add_argument("--flow", help="one flow ID (default: all)")

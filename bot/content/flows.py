@@ -23,104 +23,98 @@ from bot.content.records import Choice, Flow, Node, Option, Route, Rule, Section
 from bot.content.yaml_lines import LDict
 
 
+def _items(c: Collector, m: LDict, key: str, what: str, keys: tuple[str, ...]) -> list[LDict]:
+    """The mappings of one block list (buttons, options, rules, sections), keys checked."""
+    out = []
+    for item in block_list(c, m, key, what):
+        entry = mapping(c, item, m, f"an item of '{key}' of {what}")
+        if entry is not None:
+            check_keys(c, entry, keys, f"an item of '{key}' of {what}")
+            out.append(entry)
+    return out
+
+
+def _choice(c: Collector, b: LDict, what: str, routes: dict[str, Route]) -> Choice:
+    label = text_field(c, b, "label", f"a button of {what}") or "?"
+    if len(label) > MAX_LABEL:
+        c.add(b, f"button label '{label}' is too long -> at most {MAX_LABEL} characters")
+    goto = text_field(c, b, "goto", f"button '{label}'") or ""
+    return Choice(label, goto, text_field(c, b, "set", f"button '{label}'", required=False))
+
+
+def _option(c: Collector, o: LDict, what: str, routes: dict[str, Route]) -> Option:
+    where = f"an option of {what}"
+    return Option(text_field(c, o, "id", where) or "?", text_field(c, o, "label", where) or "?")
+
+
+def _rule(c: Collector, r: LDict, what: str, routes: dict[str, Route]) -> Rule:
+    goto = text_field(c, r, "goto", f"a rule of {what}") or ""
+    return Rule(goto, str_list(c, r, "if_any", what), str_list(c, r, "if_all", what))
+
+
+def _section(c: Collector, s: LDict, what: str, routes: dict[str, Route]) -> Section:
+    where = f"a section of {what}"
+    text = text_field(c, s, "text", where) or ""
+    check_text(c, s.get("text", s), text, where, routes)
+    ids = str_list(c, s, "routes", what)
+    check_route_refs(c, s, ids, where, routes)
+    return Section(text, ids, str_list(c, s, "when_any", what), str_list(c, s, "when_none", what))
+
+
+# Each block a node may hold: its key, the keys of its items, and the reader of an item.
+_BLOCKS = {
+    "buttons": (("label", "goto", "set"), _choice),
+    "options": (("id", "label"), _option),
+    "rules": (("if_any", "if_all", "goto"), _rule),
+    "sections": (("text", "routes", "when_any", "when_none"), _section),
+}
+_ALLOWED = {
+    "question": ("type", "text", "buttons"),
+    "checklist": ("type", "text", "options", "done"),
+    "branch": ("type", "rules", "else"),
+    "result": ("type", "text", "sections", "routes", "source"),
+}
+_NEEDS = {"question": "buttons", "checklist": "options"}
+
+
 def _parse_node(c: Collector, fid: str, nid: str, m: LDict, routes: dict[str, Route]) -> Node:
+    """One flow step: its type decides which keys and blocks it may have."""
     what = f"node '{nid}' of flow '{fid}'"
     kind = text_field(c, m, "type", what) or "result"
-    allowed = {
-        "question": ("type", "text", "buttons"),
-        "checklist": ("type", "text", "options", "done"),
-        "branch": ("type", "rules", "else"),
-        "result": ("type", "text", "sections", "routes", "source"),
-    }
-    if kind not in allowed:
+    if kind not in _ALLOWED:
         c.add(
             m,
             f"{what} has type '{kind}' -> use question, checklist, branch or result",
             m.line_of("type"),
         )
         return Node(nid, "result")
-    check_keys(c, m, allowed[kind], what)
-    text = text_field(c, m, "text", what, required=kind in ("question", "checklist")) or ""
+    check_keys(c, m, _ALLOWED[kind], what)
+    text = text_field(c, m, "text", what, required=kind in _NEEDS) or ""
     if text:
         check_text(c, m.get("text", m), text, what, routes)
-    choices: list[Choice] = []
-    options: list[Option] = []
-    rules: list[Rule] = []
-    sections: list[Section] = []
-    for item in block_list(c, m, "buttons", what):
-        b = mapping(c, item, m, f"a button of {what}")
-        if b is not None:
-            check_keys(c, b, ("label", "goto", "set"), f"a button of {what}")
-            label = text_field(c, b, "label", f"a button of {what}") or "?"
-            if len(label) > MAX_LABEL:
-                c.add(b, f"button label '{label}' is too long -> at most {MAX_LABEL} characters")
-            choices.append(
-                Choice(
-                    label,
-                    text_field(c, b, "goto", f"button '{label}'") or "",
-                    text_field(c, b, "set", f"button '{label}'", required=False),
-                )
-            )
-    for item in block_list(c, m, "options", what):
-        o = mapping(c, item, m, f"an option of {what}")
-        if o is not None:
-            check_keys(c, o, ("id", "label"), f"an option of {what}")
-            options.append(
-                Option(
-                    text_field(c, o, "id", f"an option of {what}") or "?",
-                    text_field(c, o, "label", f"an option of {what}") or "?",
-                )
-            )
-    for item in block_list(c, m, "rules", what):
-        r = mapping(c, item, m, f"a rule of {what}")
-        if r is not None:
-            check_keys(c, r, ("if_any", "if_all", "goto"), f"a rule of {what}")
-            rules.append(
-                Rule(
-                    text_field(c, r, "goto", f"a rule of {what}") or "",
-                    str_list(c, r, "if_any", what),
-                    str_list(c, r, "if_all", what),
-                )
-            )
-    for item in block_list(c, m, "sections", what):
-        s = mapping(c, item, m, f"a section of {what}")
-        if s is not None:
-            check_keys(c, s, ("text", "routes", "when_any", "when_none"), f"a section of {what}")
-            stext = text_field(c, s, "text", f"a section of {what}") or ""
-            check_text(c, s.get("text", s), stext, f"a section of {what}", routes)
-            sroutes = str_list(c, s, "routes", what)
-            check_route_refs(c, s, sroutes, f"a section of {what}", routes)
-            sections.append(
-                Section(
-                    stext,
-                    sroutes,
-                    str_list(c, s, "when_any", what),
-                    str_list(c, s, "when_none", what),
-                )
-            )
-    nroutes = str_list(c, m, "routes", what)
-    check_route_refs(c, m, nroutes, what, routes)
-    if kind == "question" and not choices:
-        c.add(m, f"{what} is a question with no buttons -> add 'buttons:'")
-    if kind == "checklist" and not options:
-        c.add(m, f"{what} is a checklist with no options -> add 'options:'")
-    if kind == "result" and not (text or sections):
+    blocks = {
+        key: tuple(read(c, item, what, routes) for item in _items(c, m, key, what, keys))
+        for key, (keys, read) in _BLOCKS.items()
+    }
+    node_routes = str_list(c, m, "routes", what)
+    check_route_refs(c, m, node_routes, what, routes)
+    needed = _NEEDS.get(kind)
+    if needed and not blocks[needed]:
+        c.add(m, f"{what} is a {kind} with no {needed} -> add '{needed}:'")
+    if kind == "result" and not (text or blocks["sections"]):
         c.add(m, f"{what} is a result with no text -> add 'text:' or 'sections:'")
-    done = text_field(c, m, "done", what, required=kind == "checklist")
-    otherwise = text_field(c, m, "else", what, required=kind == "branch")
-    source = text_field(c, m, "source", what, required=kind == "result")
     return Node(
-        nid,
-        kind,
-        text,
-        tuple(choices),
-        tuple(options),
-        done,
-        tuple(rules),
-        otherwise,
-        tuple(sections),
-        nroutes,
-        source,
+        id=nid,
+        type=kind,
+        text=text,
+        choices=blocks["buttons"],
+        options=blocks["options"],
+        done=text_field(c, m, "done", what, required=kind == "checklist"),
+        rules=blocks["rules"],
+        otherwise=text_field(c, m, "else", what, required=kind == "branch"),
+        sections=blocks["sections"],
+        routes=node_routes,
+        source=text_field(c, m, "source", what, required=kind == "result"),
     )
 
 

@@ -29,13 +29,17 @@ from bot.content.readers import (
     text_field,
 )
 from bot.content.records import (
+    AGE_CUES,
     BUILT_IN_ACTIONS,
     CATALOGUE,
     IN_SCOPE,
+    RESPONSE_VARIANTS,
+    ROLES,
     UI_TEXTS,
     CommandSpec,
     Content,
     CrisisRules,
+    FactRules,
     Flow,
     MatcherSettings,
     Response,
@@ -59,6 +63,8 @@ TOP_KEYS = (
     "links",
     "texts",
     "commands",
+    "facts",
+    "next_steps",
 )
 
 
@@ -85,6 +91,8 @@ def _parse_routes(c: Collector, docs: list[LDict]) -> dict[str, Route]:
         "source",
         "confidence",
         "checked",
+        "ages",
+        "not_for",
     )
     for rid, m, what in entries(c, docs, "route"):
         if not ROUTE_ID.match(str(rid)):
@@ -107,6 +115,10 @@ def _parse_routes(c: Collector, docs: list[LDict]) -> dict[str, Route]:
                 f"{what} phone '{vals['phone']}' -> digits and spaces only",
                 m.line_of("phone"),
             )
+        if vals["not_for"] not in (None, *ROLES):
+            c.add(m, f"{what} not_for -> one of {', '.join(ROLES)}", m.line_of("not_for"))
+        if vals["ages"] not in (None, "under_18", "adult"):
+            c.add(m, f"{what} ages -> write under_18 or adult (or leave it out)", m.line_of("ages"))
         if vals["checked"] and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", vals["checked"]):
             c.add(m, f"{what} checked date -> write it as YYYY-MM-DD", m.line_of("checked"))
         routes[str(rid)] = Route(
@@ -122,6 +134,8 @@ def _parse_routes(c: Collector, docs: list[LDict]) -> dict[str, Route]:
             notes=vals["notes"],
             nations=vals["nations"],
             confidence=vals["confidence"],
+            ages=vals["ages"],
+            not_for=vals["not_for"],
         )
     return routes
 
@@ -175,7 +189,7 @@ def _parse_responses(
     c: Collector, docs: list[LDict], routes: dict[str, Route]
 ) -> dict[str, Response]:
     responses: dict[str, Response] = {}
-    for rid, m, what in entries(c, docs, "response", CATALOGUE):
+    for rid, m, what in entries(c, docs, "response", (*CATALOGUE, *RESPONSE_VARIANTS)):
         if rid in responses:
             c.add(m, f"{what} is defined twice -> keep one")
         c.where[("response", str(rid))] = m
@@ -249,29 +263,63 @@ def _parse_matcher(c: Collector, docs: list[LDict]) -> MatcherSettings:
     return MatcherSettings(**values)
 
 
+def _crisis_patterns(c: Collector, doc: LDict, key: str) -> list[str]:
+    """A pattern list, each pattern compiled once to catch mistakes at their line."""
+    out = []
+    for pattern in str_list(c, doc, key, "the crisis rules"):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            c.add(
+                doc, f"crisis pattern '{pattern}' is not a valid pattern ({exc})", doc.line_of(key)
+            )
+            continue
+        out.append(pattern)
+    return out
+
+
 def _parse_crisis(c: Collector, docs: list[LDict]) -> CrisisRules:
-    lists: dict[str, list[str]] = {"danger": [], "topic": [], "general": [], "urgent": []}
+    lists: dict[str, list[str]] = {k: [] for k in ("topic", "general", "urgent")}
+    examples: dict[str, list[str]] = {"at_risk": [], "possible": [], "near_misses": []}
+    categories: dict[str, tuple[str, ...]] = {}
+    thresholds: dict[str, float] = {}
     for doc in docs:
-        check_keys(c, doc, tuple(lists), "the crisis rules")
+        check_keys(c, doc, (*lists, *examples, "danger", "thresholds"), "the crisis rules")
+        danger = doc.get("danger")
+        if isinstance(danger, LDict):  # category: [patterns]
+            for category in danger:
+                categories[str(category)] = tuple(_crisis_patterns(c, danger, category))
+        elif danger is not None:
+            categories["danger"] = tuple(_crisis_patterns(c, doc, "danger"))
         for key, out in lists.items():
-            for pattern in str_list(c, doc, key, "the crisis rules"):
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    c.add(
-                        doc,
-                        f"crisis pattern '{pattern}' is not a valid pattern ({exc})",
-                        doc.line_of(key),
-                    )
-                    continue
-                out.append(pattern)
-    if not lists["danger"]:
+            out += _crisis_patterns(c, doc, key)
+        for key, out in examples.items():
+            out += str_list(c, doc, key, "the crisis rules")
+        for tier, value in (doc.get("thresholds") or {}).items():
+            if tier not in ("crisis", "possible") or not isinstance(value, int | float):
+                c.add(
+                    doc,
+                    "crisis thresholds are 'crisis: N' and 'possible: N'",
+                    doc.line_of("thresholds"),
+                )
+            else:
+                thresholds[str(tier)] = float(value)
+    danger_all = tuple(p for ps in categories.values() for p in ps)
+    if not danger_all:
         c.add(
             "intents/crisis_patterns.yaml",
             "no crisis 'danger' patterns -> the crisis detector needs them",
             1,
         )
-    return CrisisRules(*(tuple(lists[k]) for k in ("danger", "topic", "general", "urgent")))
+    return CrisisRules(
+        danger=danger_all,
+        **{k: tuple(v) for k, v in lists.items()},
+        categories=categories,
+        at_risk=tuple(examples["at_risk"]),
+        possible=tuple(examples["possible"]),
+        near_misses=tuple(examples["near_misses"]),
+        thresholds=thresholds,
+    )
 
 
 def _parse_menu(
@@ -363,6 +411,49 @@ def _parse_commands(
     return commands
 
 
+def _parse_facts(c: Collector, docs: list[LDict]) -> FactRules:
+    roles: dict[str, tuple[str, ...]] = {}
+    ages: dict[str, tuple[str, ...]] = {}
+    for doc in docs:
+        check_keys(c, doc, ("roles", "ages"), "the case facts")
+        for key, known, out in (("roles", ROLES, roles), ("ages", AGE_CUES, ages)):
+            block = doc.get(key)
+            if block is None:
+                continue
+            if not isinstance(block, LDict):
+                c.add(doc, f"facts '{key}' must be 'name: [patterns]' lines", doc.line_of(key))
+                continue
+            for name in block:
+                if name not in known:
+                    c.add(block, f"unknown {key[:-1]} '{name}' -> use one of {', '.join(known)}",
+                          block.line_of(name))  # fmt: skip
+                else:
+                    out[str(name)] = tuple(_crisis_patterns(c, block, name))
+    order = tuple((AGE_CUES[k], ages[k]) for k in AGE_CUES if k in ages)
+    return FactRules(roles=roles, ages=order)
+
+
+def _parse_next_steps(c: Collector, docs: list[LDict], routes: dict[str, Route]) -> dict[str, str]:
+    steps: dict[str, str] = {}
+    for doc in docs:
+        for role in doc:
+            what = f"next step for '{role}'"
+            if role not in ROLES:
+                c.add(
+                    doc,
+                    f"unknown role '{role}' -> use one of {', '.join(ROLES)}",
+                    doc.line_of(role),
+                )
+                continue
+            text = text_field(c, doc, role, what)
+            if text is not None:
+                check_text(c, doc, text, what, routes)
+                steps[str(role)] = text
+    if docs and "unknown" not in steps and not c.problems:
+        c.add(docs[0], "next steps need an 'unknown' line, used when the role is not known", 1)
+    return steps
+
+
 def _files(root: Path) -> list[Path]:
     out: list[Path] = []
     for d in CONTENT_DIRS:
@@ -441,6 +532,8 @@ def load(root: Path | None = None) -> Content:
         links=links,
         texts=_parse_texts(c, docs["texts"], routes),
         commands=_parse_commands(c, docs["commands"], responses, flows),
+        facts=_parse_facts(c, docs["facts"]),
+        next_steps=_parse_next_steps(c, docs["next_steps"], routes),
     )
     if not c.problems:
         _check_lengths(c, content)

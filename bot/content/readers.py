@@ -25,6 +25,7 @@ PHONE_IN_TEXT = re.compile(
 )
 VALID_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/[^\s<>\"']*)?$")
 ROUTE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+RESERVED = ("next_step", "title")  # filled from the case facts or the answer, not routes
 
 
 # ---------------------------------------------------------------- helpers
@@ -98,7 +99,7 @@ def mapping(c: Collector, value: Any, where: Any, what: str) -> LDict | None:
 def check_text(c: Collector, where: Any, text: str, what: str, routes: dict[str, Route]) -> None:
     """Numbers and links belong in routes.yaml; placeholders must resolve; no markup."""
     for name in PLACEHOLDER.findall(text):
-        if name not in routes:
+        if name not in routes and name not in RESERVED:
             c.add(
                 where,
                 f"{what} uses {{{name}}} but no route '{name}' exists -> "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# The stable intent IDs of the catalogue (shared/spec/intents.md).
+# The stable intent IDs of the catalogue (docs/CONTENT.md lists them with their files).
 IN_SCOPE: tuple[str, ...] = (
     "what_is_it",
     "terminology",
@@ -18,6 +18,7 @@ IN_SCOPE: tuple[str, ...] = (
     "payment_demands",
     "financial_exploitation",
     "impact",
+    "first_steps",
     "indicators",
     "supporting_disclosure",
     "language_no_blame",
@@ -62,6 +63,14 @@ class Route:
     notes: str | None = None
     nations: str | None = None
     confidence: str | None = None
+    ages: str | None = None  # under_18 or adult: offered only when the child's age allows
+    not_for: str | None = None  # a role never offered this route (police are not sent to 101)
+
+    def suits(self, role: str, age_band: str) -> bool:
+        """Whether to offer this route to this writer, for a child of that age band."""
+        if self.not_for == role:
+            return False
+        return not self.ages or age_band in ("unknown", self.ages)
 
     @property
     def button_label(self) -> str:
@@ -172,12 +181,46 @@ class Flow:
 
 @dataclass(frozen=True)
 class CrisisRules:
-    """Regular expressions for the crisis detector (see bot/crisis.py)."""
+    """The crisis layers' content (intents/crisis_patterns.yaml, intents/crisis_training.yaml).
+
+    `danger` patterns are grouped by the category of the risk taxonomy they
+    catch; `possible` and `near_misses` are example lines for the risk scorer,
+    and `thresholds` its cut-offs for the two tiers.
+    """
 
     danger: tuple[str, ...]
     topic: tuple[str, ...]
     general: tuple[str, ...]
     urgent: tuple[str, ...]
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    at_risk: tuple[str, ...] = ()
+    possible: tuple[str, ...] = ()
+    near_misses: tuple[str, ...] = ()
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+
+# Who may be writing (intents/roles.yaml, responses/next_steps.yaml).
+ROLES: tuple[str, ...] = (
+    "school_staff", "parent_carer", "foster_residential", "social_worker", "police", "health",
+    "youth_sport", "young_person", "adult_self", "unknown",
+)  # fmt: skip
+# Age cues are tried in this order; each names the band it gives.
+AGE_CUES: dict[str, str] = {
+    "under_18_number": "under_18",
+    "adult_number": "adult",
+    "adult": "adult",
+    "under_18": "under_18",
+    "adult_general": "adult",
+}
+
+
+@dataclass(frozen=True)
+class FactRules:
+    """Cues for who is writing and the child's age band (intents/roles.yaml), in order."""
+
+    roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # (band, patterns) in the order they are tried; the band is the first that matches.
+    ages: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,8 +241,12 @@ UI_TEXTS: tuple[str, ...] = (
     "media_rule", "media_deleted", "media_not_deleted",
     "group_footer", "private_chat_button", "inline_open_button", "sorry",
     "source_prefix", "menu_button", "back_button", "restart_button", "resume_button",
-    "done_button", "start_flow_button",
+    "done_button", "start_flow_button", "possible_lead", "not_english_title", "not_english",
+    "unsure_lead",
 )  # fmt: skip
+
+# Responses that are variants of an intent's answer rather than intents of their own.
+RESPONSE_VARIANTS: tuple[str, ...] = ("crisis_child",)  # the crisis reply written to a child
 
 # What a command can do besides starting a flow or showing an intent's answer.
 BUILT_IN_ACTIONS = ("welcome", "menu", "links", "forget", "clear")
@@ -233,3 +280,5 @@ class Content:
     links: tuple[str, ...] = field(default=())
     texts: dict[str, str] = field(default_factory=dict)
     commands: dict[str, CommandSpec] = field(default_factory=dict)
+    facts: FactRules = field(default_factory=FactRules)
+    next_steps: dict[str, str] = field(default_factory=dict)

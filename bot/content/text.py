@@ -36,11 +36,14 @@ def route_block(content: Content, ids: tuple[str, ...], text: str = "") -> str:
 
 
 def source_line(content: Content, source: str | None) -> str | None:
+    """Where an answer comes from, as a user could look it up: the guidance's section, or
+    the services' names ("Services: Childline, CEOP")."""
     if not source or source.lower().startswith("about this bot"):
         return None
-    if source.lower().startswith(("reference", "routes")):
-        return f"Source: {source}"
-    return f"{content.texts.get('source_prefix', 'Source')}: {source}"
+    head, sep, rest = source.partition(":")
+    if sep and head.strip().lower() in ("services", "routes", "reference routes"):
+        return f"Source: {rest.strip()}"
+    return f"{content.texts.get('source_prefix', 'Source')}, {source}"
 
 
 def join(*parts: str | None) -> str:

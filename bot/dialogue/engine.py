@@ -66,13 +66,21 @@ class Engine:
         if not text.strip():
             return Outcome([self.replies.menu("empty_text")], state)
         found = self.classify(text)
+        facts = found.facts
+        if not found.english and found.risk != "crisis":
+            return Outcome(
+                [self.replies.notice("not_english", "not_english_title", "fallback", state)], state
+            )
         if found.risk != "crisis":
-            return Outcome([self.replies.answer_match(found.match, state)], state)
-        # Crisis first, then whatever else the message asked.
-        replies = [self.replies.answer("crisis", state, kind="crisis")]
+            lead = self.replies.text("possible_lead") if found.risk == "possible" else None
+            reply = self.replies.answer_match(found.match, state, lead, facts)
+            return Outcome([reply], state)
+        # Crisis first, written to the child when the child is writing; then the rest.
+        crisis = "crisis_child" if found.child else "crisis"
+        replies = [self.replies.answer(crisis, state, kind="crisis", facts=facts)]
         rest = found.rest
         if rest and rest.intent not in MENU_INTENTS:
-            replies.append(self.replies.answer_match(rest, state))
+            replies.append(self.replies.answer_match(rest, state, facts=facts))
         return Outcome(replies, state)
 
     # ------------------------------------------------------------ commands

@@ -12,9 +12,12 @@ from bot.dialogue import callbacks
 from bot.dialogue.flows import FlowRunner
 from bot.dialogue.reply import Button, Reply, ReplyKind
 from bot.dialogue.state import FlowPos, State
+from bot.matching.facts import Facts
 from bot.matching.matcher import Match
 
 MENU_INTENTS = ("greeting", "help", "thanks", "out_of_scope")  # answered with the menu
+NO_FACTS = Facts()
+MAX_SUGGESTIONS = (3, 4)  # alternatives offered when unsure / when no answer fits
 
 
 def route_buttons(content: Content, ids: tuple[str, ...]) -> list[Button]:
@@ -39,12 +42,14 @@ class Replies:
 
     # ------------------------------------------------------------ answers
 
-    def answer_match(self, match: Match, state: State) -> Reply:
+    def answer_match(
+        self, match: Match, state: State, lead: str | None = None, facts: Facts = NO_FACTS
+    ) -> Reply:
         alts = [a for a, _ in match.alternatives]
         if match.band == "reject":
-            return self.answer("out_of_scope", state, suggestions=alts, kind="fallback")
+            return self.answer("out_of_scope", state, alts, "fallback", lead, facts)
         kind: ReplyKind = "suggest" if match.band == "suggest" else "answer"
-        return self.answer(match.intent, state, suggestions=alts, kind=kind)
+        return self.answer(match.intent, state, alts, kind, lead, facts)
 
     def answer(
         self,
@@ -53,27 +58,37 @@ class Replies:
         suggestions: list[str] | None = None,
         kind: ReplyKind = "answer",
         lead: str | None = None,
+        facts: Facts = NO_FACTS,
     ) -> Reply:
-        """An intent's curated answer with its flow, route, follow-up and menu buttons."""
+        """An intent's curated answer with its flow, route, follow-up and menu buttons,
+        worded for who is asking and with only the routes that suit the child's age."""
         c = self.content
         resp = c.responses[intent]
         rows: list[tuple[Button, ...]] = []
+        if suggestions:  # unsure: the alternatives come first, at most a handful
+            rows += [(self._topic(s),) for s in dict.fromkeys(suggestions) if s != intent][
+                : MAX_SUGGESTIONS[kind == "fallback"]
+            ]
+        if kind == "suggest":
+            lead = join(lead, self.text("unsure_lead").replace("{title}", resp.title))
         if resp.flow:
             label = f"{self.texts['start_flow_button']} {c.flows[resp.flow].title}"
             rows.append((Button(label, data=callbacks.flow(resp.flow)),))
-        rows += [(b,) for b in route_buttons(c, resp.routes)]
-        text = response_body(c, resp)
-        if suggestions:
-            label = self.texts["did_you_mean" if kind == "suggest" else "closest_topics"]
-            text = join(text, label)
-            rows += [(self._topic(s),) for s in suggestions]
+        routes = tuple(r for r in resp.routes if c.routes[r].suits(facts.role, facts.age_band))
+        rows += [(b,) for b in route_buttons(c, routes)]
+        text = join(fill(c, resp.text), route_block(c, routes, resp.text))
+        if "{next_step}" in text:
+            step = c.next_steps.get(facts.role) or c.next_steps.get("unknown", "")
+            text = text.replace("{next_step}", fill(c, step))
+        if suggestions and kind == "fallback":
+            text = join(text, self.texts["closest_topics"])
         elif resp.related and kind == "answer" and intent not in MENU_INTENTS:
             rows.append(tuple(self._topic(r) for r in resp.related))
+        if intent in MENU_INTENTS and kind != "fallback":
+            rows += self.menu_rows()
         rows.append(self.nav(state))
-        if intent in MENU_INTENTS:
-            rows = rows[:-1] + self.menu_rows() + [rows[-1]]
         source = source_line(c, resp.source)
-        return Reply(text, resp.title, source, tuple(rows), kind, intent, lead=lead)
+        return Reply(text, resp.title, source, tuple(rows), kind, intent, lead=lead or None)
 
     def media(self, deleted: bool, state: State) -> Reply:
         """A file arrived: say what happened to it, then how to handle images."""
@@ -127,7 +142,7 @@ class Replies:
 
     def notice(self, key: str, title_key: str, kind: ReplyKind, state: State) -> Reply:
         """A one-line notice (/forget, /clear) with the way on."""
-        rows = (self.nav(state),) if kind == "forget" else ()
+        rows = (self.nav(state),) if kind in ("forget", "fallback") else ()
         return Reply(self.text(key), self.texts[title_key], kind=kind, buttons=rows)
 
     # ------------------------------------------------------------ guide steps

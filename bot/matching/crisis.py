@@ -26,6 +26,8 @@ class CrisisDetector:
         self.topic = AnyOf(rules.topic)
         self.general = AnyOf(rules.general)
         self.urgent = AnyOf(rules.urgent)
+        # Emoji and symbols vanish when text is folded: coded language is also read raw.
+        self.coded = AnyOf(rules.categories.get("coded_language", ()))
 
     def is_crisis(self, text: str) -> bool:
         """Danger statements are judged sentence by sentence; topic words message-wide.
@@ -35,6 +37,8 @@ class CrisisDetector:
         mentioned suicide in passing - what other signs go with it" is not.
         """
         folded = fold(text, limit=None)
+        if self.coded.search(text.lower()) and self._not_general(folded):
+            return True
         if self.topic.search(folded) and self._not_general(folded):
             return True
         if not self.danger.search(folded):

@@ -179,3 +179,90 @@ def _metrics_at(scored: list[tuple[str, dict[str, float]]], low: float) -> dict:
         "in_scope_accuracy": ins_right / ins_total if ins_total else None,
         "out_of_scope_rejection": oos_right / oos_total if oos_total else None,
     }
+
+
+# Share of non-risk examples (held out, k folds) each tier may alarm on. Recall first:
+# a false alarm costs a few lines, a miss can cost a life; but an alarm on every
+# second message would teach people to ignore it.
+RISK_FALSE_ALARMS = {"crisis": 0.005, "possible": 0.015}
+
+
+def tune_risk(content: Content, matcher: Matcher) -> tuple[dict[str, float], dict]:
+    """Risk-scorer thresholds from held-out folds of our own risk examples."""
+    from bot.matching.risk import RISK, held_out_scores, training_set
+
+    scored = held_out_scores(training_set(content), matcher.terms)
+    negatives = sorted((s for s, label in scored if label != RISK), reverse=True)
+    positives = [s for s, label in scored if label == RISK]
+    chosen, report = {}, {}
+    for tier, share in RISK_FALSE_ALARMS.items():
+        allowed = int(share * len(negatives))
+        threshold = round(negatives[allowed] + 0.001, 3) if negatives else 0.0
+        chosen[tier] = threshold
+        caught = sum(s >= threshold for s in positives)
+        report[tier] = {
+            "recall": round(caught / max(len(positives), 1), 3),
+            "false_alarms": allowed,
+        }
+    return chosen, report
+
+
+# ---------------------------------------------------------------- risk
+
+
+def read_risk_jsonl(path: Path) -> list[dict]:
+    """Read `{"text", "risk": crisis|possible|none, "category"}` lines (a crisis catalogue)."""
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                obj = json.loads(line)
+                rows.append({"text": str(obj["text"]), "risk": str(obj["risk"]),
+                             "category": str(obj.get("category", "?"))})  # fmt: skip
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(
+                    f"{path}:{n}: not a JSON line with text and risk ({exc})"
+                ) from None
+    return rows
+
+
+def risk_metrics(rows: list[dict], assess: Callable[[str], str | None]) -> dict:
+    """Recall per tier and per taxonomy category, and the false-alarm rate (either tier)."""
+    found = [(r, assess(r["text"])) for r in rows]
+    at_risk = [(r, got) for r, got in found if r["risk"] != "none"]
+    calm = [(r, got) for r, got in found if r["risk"] == "none"]
+    per: dict[str, list[int]] = {}
+    for r, got in at_risk:
+        hit = per.setdefault(f"{r['risk']}/{r['category']}", [0, 0])
+        hit[0] += got is not None
+        hit[1] += 1
+    crisis = [got for r, got in at_risk if r["risk"] == "crisis"]
+    return {
+        "lines": len(rows),
+        "recall_any_tier": _ratio(sum(g is not None for _, g in at_risk), len(at_risk)),
+        "crisis_at_crisis_tier": _ratio(sum(g == "crisis" for g in crisis), len(crisis)),
+        "false_alarm_rate": _ratio(sum(g is not None for _, g in calm), len(calm)),
+        "per_category": {
+            k: {"recall": _ratio(a, b), "support": b} for k, (a, b) in sorted(per.items())
+        },
+        "misses": [r["text"] for r, got in at_risk if got is None],
+        "false_alarms": [r["text"] for r, got in calm if got is not None],
+    }
+
+
+def format_risk_report(m: dict) -> str:
+    def pct(v: float | None) -> str:
+        return "n/a" if v is None else f"{100 * v:.1f}%"
+
+    lines = [
+        f"lines: {m['lines']}",
+        f"risk recall (crisis or possible tier): {pct(m['recall_any_tier'])}",
+        f"crisis lines given the crisis tier:    {pct(m['crisis_at_crisis_tier'])}",
+        f"false alarms on lines without risk:    {pct(m['false_alarm_rate'])}",
+        "",
+        "recall per tier/category (support):",
+    ]
+    lines += [
+        f"  {k:34} {pct(v['recall']):>7} {v['support']:>4}" for k, v in m["per_category"].items()
+    ]
+    return "\n".join(lines)

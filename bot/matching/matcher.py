@@ -15,21 +15,16 @@ answer above `high`; answer with "Did you mean" buttons between; below
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
 from bot.content.records import OUT_OF_SCOPE, Content, MatcherSettings
-from bot.matching import classifier
-from bot.matching.classifier import LinearModel
+from bot.matching.model_cache import cached_model
 from bot.matching.normalise import Lexicon, fold, stem
 
 MAX_ALTERNATIVES = 3
-MODEL_FORMAT = "linear-1"  # bump when features change; training settings are in the key too
 
 
 @dataclass(frozen=True)
@@ -40,12 +35,6 @@ class Match:
     score: float
     alternatives: tuple[tuple[str, float], ...]
     band: str
-
-
-def cache_dir() -> Path:
-    env = os.environ.get("GUIDANCE_CACHE_DIR")
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base if env else base / "guidance-bot"
 
 
 class Matcher:
@@ -65,32 +54,7 @@ class Matcher:
         # An example typed again (after normalising) is answered with certainty.
         self.verbatim = {" ".join(ws): iid for ws, (iid, _) in zip(plain, examples, strict=True)}
         training = [(self._terms(ws), iid) for ws, (iid, _) in zip(plain, examples, strict=True)]
-        self.model = self._model(training, use_cache)
-
-    def _model(self, training: list[tuple[list[str], str]], use_cache: bool) -> LinearModel:
-        """Train, or load the model trained on exactly these examples before."""
-        recipe = (
-            MODEL_FORMAT,
-            classifier.EPOCHS,
-            classifier.AGGRESSIVENESS,
-            classifier.PRUNE,
-            classifier.NGRAM,
-        )
-        key = hashlib.sha256(repr((recipe, training)).encode()).hexdigest()[:16]
-        path = cache_dir() / f"model-{key}.json"
-        if use_cache and path.is_file():
-            try:
-                return LinearModel.load(path)
-            except (OSError, ValueError, KeyError, TypeError):
-                pass  # a damaged cache is retrained below
-        model = LinearModel.train(training)
-        if use_cache:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                model.save(path)
-            except OSError:
-                pass  # a read-only cache only costs start-up time
-        return model
+        self.model = cached_model("model", training, use_cache)
 
     # ------------------------------------------------------------ text
 
@@ -108,6 +72,15 @@ class Matcher:
                 self._typo_cache[word] = cached
         return cached
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every word the examples use (after folding and the lexicon)."""
+        return self._vocab_set
+
+    def terms(self, text: str) -> list[str]:
+        """The words a model sees: folded, lexicon applied, typos mended, stemmed."""
+        return self._terms(self.query_words(text))
+
     @staticmethod
     def _terms(words: list[str]) -> list[str]:
         # Function words stay: "my", "you", "what" carry intent (measured: +3 points).
@@ -118,13 +91,17 @@ class Matcher:
 
     # ------------------------------------------------------------ scoring
 
-    def scores(self, text: str) -> dict[str, float]:
-        """Confidence 0..100 per intent (softmax of the classifier's margins)."""
+    def scores(self, text: str, exclude: tuple[str, ...] = ()) -> dict[str, float]:
+        """Confidence 0..100 per intent (a softmax of the margins), `exclude` left out."""
         words = self.query_words(text)
         terms = self._terms(words)
         if not terms:
             return {}
-        margins = self.model.scores(terms)
+        pairs = [
+            (c, m) for c, m in zip(self.model.classes, self.model.scores(terms), strict=True)
+            if c not in exclude
+        ]  # fmt: skip
+        margins = [m for _, m in pairs]
         if not any(margins):
             return {}
         scale = self.settings.scale
@@ -133,14 +110,15 @@ class Matcher:
         total = sum(exps)
         # Words no example uses lower confidence: off-topic questions share only a word or two.
         known = self.model.known_share(terms)
-        out = {c: 100 * known * e / total for c, e in zip(self.model.classes, exps, strict=True)}
+        out = {c: 100 * known * e / total for (c, _), e in zip(pairs, exps, strict=True)}
         label = self.verbatim.get(" ".join(words))
-        if label:
+        if label and label not in exclude:
             out[label] = 100.0
         return out
 
-    def match(self, text: str) -> Match:
-        ranked = sorted(self.scores(text).items(), key=lambda kv: kv[1], reverse=True)
+    def match(self, text: str, exclude: tuple[str, ...] = ()) -> Match:
+        """The best intent and its band; `exclude` leaves intents out (the rest of a crisis)."""
+        ranked = sorted(self.scores(text, exclude).items(), key=lambda kv: kv[1], reverse=True)
         if not ranked:
             return Match(OUT_OF_SCOPE, 0.0, (), "reject")
         top, top_score = ranked[0]

@@ -22,15 +22,13 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     Chat,
-    InlineQueryResultArticle,
     InlineQueryResultsButton,
-    InputTextMessageContent,
     Message,
     MessageEntity,
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatType, InlineQueryLimit, ParseMode
+from telegram.constants import ChatType, InlineQueryLimit
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
@@ -43,9 +41,10 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram import html as tgformat
-from bot.channels.telegram.html import NO_PREVIEW
+from bot.channels.telegram import inline
 from bot.channels.telegram.send import delete_messages, edit_in_place, retry, send_parts
 from bot.channels.telegram.store import ChatStore
+from bot.content import Content
 from bot.dialogue import Button, Command, Engine, Event, Media, Press, Reply, State, Text
 
 log = logging.getLogger(__name__)
@@ -54,6 +53,31 @@ INLINE_CACHE_SECONDS = 30
 MEDIA = (filters.PHOTO | filters.VIDEO | filters.ANIMATION | filters.Document.ALL | filters.VOICE
          | filters.VIDEO_NOTE | filters.Sticker.ALL | filters.AUDIO)  # fmt: skip
 MAX_LOCKS = 10_000
+
+
+class ChatLocks:
+    """Updates run concurrently across chats but one at a time, in order, within a chat."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def get(self, chat_id: int) -> asyncio.Lock:
+        if len(self._locks) > MAX_LOCKS:  # forget idle chats' locks
+            self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+        return self._locks.setdefault(chat_id, asyncio.Lock())
+
+
+async def publish_commands(bot: Bot, content: Content) -> None:
+    """Publish the command menu; a failure here must not stop the bot answering."""
+    specs = content.commands.values()
+    try:
+        await bot.set_my_commands([BotCommand(c.name, c.help) for c in specs])
+        await bot.set_my_commands(
+            [BotCommand(c.name, c.help) for c in specs if not c.private_only],
+            scope=BotCommandScopeAllGroupChats(),
+        )
+    except TelegramError as exc:
+        log.warning("could not set the command menu: %s", type(exc).__name__)
 
 
 class TelegramHandlers:
@@ -65,7 +89,7 @@ class TelegramHandlers:
         self.texts = engine.replies.texts
         self.store = store
         self._explained_albums: deque[str] = deque(maxlen=50)
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks = ChatLocks()
 
     def register(self, app: Application) -> None:
         new, private = filters.UpdateType.MESSAGE, filters.ChatType.PRIVATE
@@ -86,16 +110,7 @@ class TelegramHandlers:
     # ------------------------------------------------------------ lifecycle
 
     async def post_init(self, app: Application) -> None:
-        """Publish the command menu; a failure here must not stop the bot answering."""
-        specs = self.content.commands.values()
-        try:
-            await app.bot.set_my_commands([BotCommand(c.name, c.help) for c in specs])
-            await app.bot.set_my_commands(
-                [BotCommand(c.name, c.help) for c in specs if not c.private_only],
-                scope=BotCommandScopeAllGroupChats(),
-            )
-        except TelegramError as exc:
-            log.warning("could not set the command menu: %s", type(exc).__name__)
+        await publish_commands(app.bot, self.content)
         log.info("running as @%s", app.bot.username)
 
     async def post_shutdown(self, app: Application) -> None:
@@ -159,8 +174,7 @@ class TelegramHandlers:
         query = update.inline_query
         if query is None:
             return
-        answers = [_answer_article(r) for r in self.engine.inline(query.query)]
-        results = [*answers, *self._route_articles()]
+        results = inline.articles(self.engine.inline(query.query), self.content)
         button = InlineQueryResultsButton(self.texts["inline_open_button"], start_parameter="links")
         await retry(
             partial(
@@ -187,12 +201,6 @@ class TelegramHandlers:
 
     # ------------------------------------------------------------ one turn
 
-    def _lock(self, chat_id: int) -> asyncio.Lock:
-        """Updates run concurrently across chats but one at a time, in order, within a chat."""
-        if len(self._locks) > MAX_LOCKS:  # forget idle chats' locks
-            self._locks = {k: v for k, v in self._locks.items() if v.locked()}
-        return self._locks.setdefault(chat_id, asyncio.Lock())
-
     async def _run(
         self,
         bot: Bot,
@@ -202,7 +210,7 @@ class TelegramHandlers:
         source: Message | None = None,
         edit: Message | None = None,
     ) -> None:
-        async with self._lock(chat.id):
+        async with self._locks.get(chat.id):
             await self._turn(bot, chat, event, source=source, edit=edit)
 
     async def _turn(
@@ -270,25 +278,6 @@ class TelegramHandlers:
 
         await send_parts(bot, chat.id, parts, markup, on_sent=on_sent, quote=quote, thread=thread)
 
-    # ------------------------------------------------------------ inline mode
-
-    def _route_articles(self) -> list[InlineQueryResultArticle]:
-        """One article per quick-link route: who it is for, its number, its link."""
-        articles = []
-        for rid in self.content.links:
-            route = self.content.routes[rid]
-            button = Button(route.button_label, url=route.url) if route.url else None
-            articles.append(
-                InlineQueryResultArticle(
-                    id=f"r-{rid}",
-                    title=route.name,
-                    description=route.for_whom,
-                    input_message_content=_inline_text(tgformat.route_html(route)),
-                    reply_markup=tgformat.keyboard([(button,)] if button else []),
-                )
-            )
-        return articles
-
 
 # ---------------------------------------------------------------- helpers
 
@@ -312,19 +301,3 @@ def addressed_text(message: Message, bot: Bot) -> str | None:
         return None
     text = re.sub(rf"(?<!\w){re.escape(mention)}(?!\w)", " ", message.text or "", flags=re.I)
     return " ".join(text.split())
-
-
-def _inline_text(text: str) -> InputTextMessageContent:
-    return InputTextMessageContent(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
-
-
-def _answer_article(reply: Reply) -> InlineQueryResultArticle:
-    """An answer as an inline article: its first line as the description, its links kept."""
-    links = [row for row in (tuple(b for b in r if b.url) for r in reply.buttons) if row]
-    return InlineQueryResultArticle(
-        id=f"a-{reply.intent}",
-        title=reply.title or str(reply.intent),
-        description=reply.text.split("\n", 1)[0][:120],
-        input_message_content=_inline_text(tgformat.render(reply)[0]),
-        reply_markup=tgformat.keyboard(links),
-    )

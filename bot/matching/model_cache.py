@@ -1,0 +1,49 @@
+"""Trained models cached on disk, keyed by exactly what they were trained on.
+
+Training takes seconds; loading a cached model a fraction of that. The key
+covers the examples and every training setting, so a change to either
+retrains; a damaged or read-only cache only costs start-up time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from bot.matching import classifier
+from bot.matching.classifier import LinearModel
+
+MODEL_FORMAT = "linear-1"  # bump when features change; training settings are in the key too
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("GUIDANCE_CACHE_DIR")
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base if env else base / "guidance-bot"
+
+
+def cached_model(name: str, training: list[tuple[list[str], str]], use_cache: bool) -> LinearModel:
+    """Train, or load the model trained on exactly these examples before."""
+    recipe = (
+        MODEL_FORMAT,
+        classifier.EPOCHS,
+        classifier.AGGRESSIVENESS,
+        classifier.PRUNE,
+        classifier.NGRAM,
+    )
+    key = hashlib.sha256(repr((recipe, training)).encode()).hexdigest()[:16]
+    path = cache_dir() / f"{name}-{key}.json"
+    if use_cache and path.is_file():
+        try:
+            return LinearModel.load(path)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a damaged cache is retrained below
+    model = LinearModel.train(training)
+    if use_cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            model.save(path)
+        except OSError:
+            pass
+    return model

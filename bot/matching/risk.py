@@ -1,0 +1,73 @@
+"""The learned risk scorer: is a specific child at risk now? One of the crisis layers.
+
+The patterns (crisis.py) catch what is said plainly; this catches what is
+said indirectly ("wishes he could go to sleep and not wake up", "he's
+outside the school"), which is how risk is usually described. It is a
+binary linear model over the matcher's own words (typos mended, lexicon
+applied), trained on the crisis and possible-risk examples against every
+other example and the near misses (intents/crisis.yaml,
+intents/crisis_training.yaml). The message is scored whole: scoring each
+sentence and keeping the highest was measured, and lost recall at the same
+false-alarm rate. The two thresholds live in the content and were chosen on
+held-out folds (`guidance-bot tune-risk`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from bot.content.records import Content
+from bot.matching.classifier import LinearModel
+from bot.matching.model_cache import cached_model
+
+RISK, NONE = "risk", "none"
+KNOWN_SHARE = 0.5
+MIN_TERMS = 3  # shorter messages and sentences are left to the patterns
+
+Terms = Callable[[str], list[str]]
+
+
+def training_set(content: Content) -> list[tuple[str, str]]:
+    """(text, label) for every example: crisis and possible-risk lines are `risk`."""
+    rules = content.crisis
+    positives = [*content.intents.get("crisis", ()), *rules.at_risk, *rules.possible]
+    negatives = [t for iid, ts in content.intents.items() if iid != "crisis" for t in ts]
+    negatives += rules.near_misses
+    return sorted([(t, RISK) for t in positives] + [(t, NONE) for t in negatives])
+
+
+class RiskScorer:
+    def __init__(self, model: LinearModel, terms: Terms) -> None:
+        self.model = model
+        self.terms = terms
+        self._risk = model.classes.index(RISK)
+        self._none = model.classes.index(NONE)
+
+    @classmethod
+    def train(cls, rows: list[tuple[str, str]], terms: Terms, use_cache: bool = True) -> RiskScorer:
+        data = [(terms(text), label) for text, label in rows]
+        return cls(cached_model("risk", data, use_cache), terms)
+
+    def score(self, text: str) -> float:
+        """The margin of `risk` over `none`; above 0 the model leans to risk."""
+        terms = self.terms(text)
+        if len(terms) < MIN_TERMS or self.model.known_share(terms) < KNOWN_SHARE:
+            return -1.0  # too little to judge by, or mostly unknown words (other languages)
+        margins = self.model.scores(terms)
+        return margins[self._risk] - margins[self._none]
+
+
+def held_out_scores(
+    rows: list[tuple[str, str]], terms: Terms, folds: int = 5, seed: int = 3
+) -> list[tuple[float, str]]:
+    """Each example scored by a model that never saw it (k folds): for choosing thresholds."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    out: list[tuple[float, str]] = []
+    for k in range(folds):
+        held = set(order[k::folds])
+        train = [r for i, r in enumerate(rows) if i not in held]
+        model = RiskScorer.train(train, terms, use_cache=False)
+        out += [(model.score(rows[i][0]), rows[i][1]) for i in sorted(held)]
+    return out

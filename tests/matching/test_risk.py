@@ -1,0 +1,84 @@
+"""The crisis layers on catalogues written by people who never saw the patterns or examples.
+
+`crisis_train.jsonl` and `crisis_train_b.jsonl` (two writers; the second was
+first measured once as a held-out set) are trained and tuned on;
+`crisis_holdout.jsonl` (a third writer) is never trained or tuned on. Its
+floors guard against regressions at the level measured when the layers were
+built; the aim (every child at risk caught, at most 3% false alarms) is higher.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.dialogue import State, Text
+from bot.matching.evaluate import read_jsonl, read_risk_jsonl, risk_metrics
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+STAFF_PROCEDURE = re.compile(r"\bDSL\b|safeguarding lead|your organisation|procedures", re.I)
+
+
+def _risk(engine, name: str) -> dict:
+    return risk_metrics(read_risk_jsonl(DATA / name), lambda t: engine.classify(t).risk)
+
+
+@pytest.mark.parametrize("name", ["crisis_train.jsonl", "crisis_train_b.jsonl"])
+def test_training_catalogues_are_caught(engine, name: str) -> None:
+    m = _risk(engine, name)
+    assert m["recall_any_tier"] >= 0.995, m["misses"]
+    assert m["false_alarm_rate"] <= 0.10, m["false_alarms"]
+
+
+def test_held_out_catalogue_floors(engine) -> None:
+    m = _risk(engine, "crisis_holdout.jsonl")
+    assert m["recall_any_tier"] >= 0.89, m["per_category"]
+    assert m["crisis_at_crisis_tier"] >= 0.85
+    assert m["false_alarm_rate"] <= 0.08  # near misses written to be as close as possible
+
+
+@pytest.mark.parametrize("name", ["public_dev.jsonl", "holdout.jsonl"])
+def test_ordinary_questions_rarely_alarm(engine, name: str) -> None:
+    calm = [it.text for it in read_jsonl(DATA / name) if it.intent != "crisis"]
+    alarms = [t for t in calm if engine.classify(t).risk]
+    assert len(alarms) <= 0.02 * len(calm), alarms
+
+
+def test_child_in_crisis_is_answered_as_a_child(engine) -> None:
+    text = "im 15 and someone has my pics and i just want to die"
+    first, *_ = engine.handle(State(), Text(text)).replies
+    head = "\n".join(first.text.splitlines()[:2])
+    assert "999" in head and "0800 1111" in first.text and "SHOUT" in first.text
+    assert not STAFF_PROCEDURE.search(first.text), first.text
+    assert "not your fault" in first.text
+
+
+def test_professional_crisis_comes_first_then_the_rest(engine) -> None:
+    text = (
+        "Head of year here. A Y10 boy says someone has his pictures and wants £200 by "
+        "midnight, and he told a friend he is going to kill himself tonight. Who do I report it to?"
+    )
+    replies = engine.handle(State(), Text(text)).replies
+    assert [r.kind for r in replies][:1] == ["crisis"] and len(replies) == 2
+    assert replies[0].intent == "crisis" and "999" in replies[0].text.splitlines()[0]
+    assert replies[1].intent not in ("crisis", "crisis_child")
+
+
+def test_possible_risk_puts_the_crisis_lines_on_top_of_the_answer(engine) -> None:
+    text = "since the pics went round she's stopped eating and keeps saying there's no point"
+    found = engine.classify(text)
+    assert found.risk is not None
+    [reply] = engine.handle(State(), Text(text)).replies if found.risk == "possible" else [None]
+    if reply is not None:
+        assert reply.lead and "999" in reply.lead and "0800 1111" in reply.lead
+
+
+def test_the_taxonomy_is_in_the_content(content) -> None:
+    categories = set(content.crisis.categories)
+    assert {
+        "passive_ideation", "method_means", "intent_plan", "preparatory_acts", "self_harm_now",
+        "overdose_taken", "missing_worrying", "offender_in_person", "coded_language",
+    } <= categories  # fmt: skip
+    assert content.crisis.near_misses and content.crisis.possible and content.crisis.at_risk
