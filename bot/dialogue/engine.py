@@ -2,12 +2,18 @@
 
 Channels turn their input into `Text`, `Press`, `Command` and `Media`
 events and show the `Reply` objects that come back; the engine decides
-everything that is said. Precedence for typed text, in every state: crisis
-wins (`Triage.assess`), then the matcher's answer; inside a guide a typed
-question is answered with a way back to the guide.
+everything that is said. For typed text, in every state: crisis wins
+(`Triage.assess`); inside a guide, text that answers the step moves the
+guide; a short follow-up that changes a case fact answers the last topic
+again for the new facts; anything else is answered as a question (inside a
+guide, with a way back to it). Case facts and the last topic are carried
+in the state as labels.
 """
 
 from __future__ import annotations
+
+import re
+from dataclasses import replace
 
 from bot.content.records import Content
 from bot.dialogue import callbacks
@@ -16,7 +22,26 @@ from bot.dialogue.flows import FlowRunner
 from bot.dialogue.replies import MENU_INTENTS, Replies
 from bot.dialogue.reply import Outcome, Reply
 from bot.dialogue.state import FlowPos, State
+from bot.dialogue.typed import typed_presses
 from bot.matching.triage import Assessment, Triage
+
+FOLLOW_UP_WORDS = 12  # a message this short that changes a fact may be a follow-up
+ELLIPTICAL_WORDS = 6  # this short, it is one whatever topic its words suggest
+CORRECTION = re.compile(
+    r"\b(actually|sorry|i meant|correction|misread|my mistake|wrong|not (his|her|their) "
+    r"(mum|dad|parent)|to be clear)\b",
+    re.I,
+)
+# A follow-up that changes the age moves across to that age's answer: for an adult, the
+# over-18s answer replaces the answers written about a child's case.
+_CHILD_CASE = ("first_steps", "young_person", "supporting_disclosure", "report_concern",
+               "what_is_it", "who_is_targeted", "already_paid")  # fmt: skip
+FOR_AGE = {
+    "under_18": {"adult_victims": "first_steps"},
+    "adult": dict.fromkeys(_CHILD_CASE, "adult_victims"),
+}
+# Topics a fact-changing follow-up is often matched to by its words alone ("she's 19").
+FOR_AGE_TOPICS = ("first_steps", "adult_victims", "young_person", "out_of_scope")
 
 
 class Engine:
@@ -43,7 +68,8 @@ class Engine:
         return self.triage.assess(text)
 
     def answer(self, intent: str, state: State | None = None) -> Reply:
-        return self.replies.answer(intent, state or State())
+        state = state or State()
+        return self.replies.answer(intent, state, facts=state.facts)
 
     def inline(self, query: str) -> list[Reply]:
         """Inline mode: the crisis answer first when it is one, the best answer, alternatives."""
@@ -58,30 +84,75 @@ class Engine:
 
     def _drop_stale(self, state: State) -> State:
         """Forget a stored position that today's content no longer has."""
-        return State() if state.flow and self.flows.is_stale(state.flow) else state
+        stale = state.flow and self.flows.is_stale(state.flow)
+        return replace(state, flow=None) if stale else state
 
     # ------------------------------------------------------------ text
 
     def _text(self, state: State, text: str) -> Outcome:
         if not text.strip():
-            return Outcome([self.replies.menu("empty_text")], state)
-        found = self.classify(text)
-        facts = found.facts
-        if not found.english and found.risk != "crisis":
-            return Outcome(
-                [self.replies.notice("not_english", "not_english_title", "fallback", state)], state
-            )
-        if found.risk != "crisis":
-            lead = self.replies.text("possible_lead") if found.risk == "possible" else None
-            reply = self.replies.answer_match(found.match, state, lead, facts)
+            return Outcome([self.replies.menu("empty_text", state)], state)
+        found = self.triage.assess(text, known=state.facts)
+        before, state = state, replace(state, facts=found.facts)
+        if found.risk == "crisis":
+            return self._crisis(state, found)
+        said_age = "unknown" if found.said.guessed else found.said.age_band
+        node = self.flows.node(state.flow) if state.flow else None
+        if state.flow and node and (presses := typed_presses(state.flow, node, text, said_age)):
+            if state.aside and presses == [callbacks.BACK]:
+                presses = [callbacks.RESUME]  # back to the guide after a question aside
+            return self._presses(state, presses)
+        if state.flow and len(text.split()) <= 3 and found.match.band != "answer":
+            # Too short to be a question and not one of the step's answers: ask again.
+            lead = self.replies.text("pick_an_answer")
+            return Outcome([replace(self.replies.flow_step(state.flow), lead=lead)], state)
+        if not found.english:
+            reply = self.replies.notice("not_english", "not_english_title", "fallback", state)
             return Outcome([reply], state)
-        # Crisis first, written to the child when the child is writing; then the rest.
+        lead = self.replies.text("possible_lead") if found.risk == "possible" else None
+        topic = self._follow_up(before, found, text)
+        if topic:
+            reply = self.replies.answer(topic, state, lead=lead, facts=state.facts)
+        else:
+            reply = self.replies.answer_match(found.match, state, lead, state.facts)
+            topic = found.match.intent if found.match.band != "reject" else before.topic
+        return Outcome([reply], replace(state, topic=topic, aside=state.flow is not None))
+
+    def _crisis(self, state: State, found: Assessment) -> Outcome:
+        """Crisis first, written to the child when the child is writing; then the rest."""
         crisis = "crisis_child" if found.child else "crisis"
-        replies = [self.replies.answer(crisis, state, kind="crisis", facts=facts)]
+        replies = [self.replies.answer(crisis, state, kind="crisis", facts=state.facts)]
         rest = found.rest
         if rest and rest.intent not in MENU_INTENTS:
-            replies.append(self.replies.answer_match(rest, state, facts=facts))
-        return Outcome(replies, state)
+            replies.append(self.replies.answer_match(rest, state, facts=state.facts))
+        return Outcome(replies, replace(state, topic=rest.intent if rest else state.topic))
+
+    def _follow_up(self, before: State, found: Assessment, text: str) -> str | None:
+        """The last topic again, for the new facts, when a short message only changes a fact
+        ("and if she's 16?", "I'm actually her social worker")."""
+        words = len(text.split())
+        correcting = found.said.states_any() and CORRECTION.search(text) is not None
+        if not before.topic or words > FOLLOW_UP_WORDS:
+            return None
+        if not (found.said.changes(before.facts) or correcting):
+            return None
+        match = found.match
+        names_a_topic = match.band == "answer" and match.intent not in (
+            before.topic,
+            *FOR_AGE_TOPICS,
+        )
+        if names_a_topic and words > ELLIPTICAL_WORDS and not correcting:
+            return None  # "she's 16, can she use Report Remove?" asks a question of its own
+        topic = before.topic
+        if found.said.age_band != before.facts.age_band:  # the same question, for that age
+            topic = FOR_AGE.get(found.said.age_band, {}).get(topic, topic)
+        return topic if topic in self.content.responses else None
+
+    def _presses(self, state: State, presses: list[str]) -> Outcome:
+        outcome = Outcome([], state)
+        for data in presses:
+            outcome = self._press(outcome.state, data)
+        return outcome
 
     # ------------------------------------------------------------ commands
 
@@ -92,35 +163,44 @@ class Engine:
             name = deep.name if deep and deep.deep_link else "start"
         spec = commands.get(name)
         if spec is None:
-            return Outcome([self.replies.menu("unknown_command")], state)
+            return Outcome([self.replies.menu("unknown_command", state)], state)
         if spec.does == "flow" and spec.target:
-            return self._start_flow(spec.target)
+            return self._start_flow(state, spec.target)
         if spec.does == "intent" and spec.target:
-            return Outcome([self.replies.answer(spec.target, state)], state)
-        if spec.does == "forget":
+            reply = self.replies.answer(spec.target, state, facts=state.facts)
+            return Outcome([reply], state)
+        if spec.does in ("forget", "clear"):
+            return self._erase(spec.does, group)
+        if spec.does in ("welcome", "new_case"):  # a new case starts with nothing known
+            return Outcome([self.replies.welcome(spec.does)], State())
+        if spec.does == "menu":
+            return Outcome([self.replies.menu("menu_prompt", state)], state)
+        return Outcome([self.replies.links()], state)
+
+    def _erase(self, does: str, group: bool) -> Outcome:
+        if does == "forget":
             reply = self.replies.notice("forget_done", "forget_title", "forget", State())
             return Outcome([reply], State(), ["forget"])
-        if spec.does == "clear":
-            if group:  # in a group the bot never deletes anyone's messages
-                reply = self.replies.notice("clear_group", "clear_title", "clear", State())
-                return Outcome([reply], State(), ["forget"])
-            reply = self.replies.notice("clear_private", "clear_title", "clear", State())
-            return Outcome([reply], State(), ["forget", "clear"])
-        built_in = {"welcome": self.replies.welcome, "menu": self.replies.menu}
-        return Outcome([built_in.get(spec.does, self.replies.links)()], state)
+        if group:  # in a group the bot never deletes anyone's messages
+            reply = self.replies.notice("clear_group", "clear_title", "clear", State())
+            return Outcome([reply], State(), ["forget"])
+        reply = self.replies.notice("clear_private", "clear_title", "clear", State())
+        return Outcome([reply], State(), ["forget", "clear"])
 
     # ------------------------------------------------------------ buttons
 
     def _press(self, state: State, data: str) -> Outcome:
         c = self.content
+        state = replace(state, aside=False)
         press = callbacks.decode(data)
         kind = press.kind if press else None
         if kind == "menu":
-            return Outcome([self.replies.menu()], state)
+            return Outcome([self.replies.menu("menu_prompt", state)], state)
         if press and kind == "intent" and press.target in c.responses:
-            return Outcome([self.replies.answer(press.target, state)], state)
+            reply = self.replies.answer(press.target, state, facts=state.facts)
+            return Outcome([reply], replace(state, topic=press.target))
         if press and kind == "flow" and press.target in c.flows:
-            return self._start_flow(press.target)
+            return self._start_flow(state, press.target)
         if press and kind == "command" and press.target in c.commands:
             return self._command(state, press.target, "")
         pos = state.flow
@@ -128,13 +208,13 @@ class Engine:
             return self._guide_nav(state, pos, kind)
         if press and pos and (press.target, press.node) == (pos.flow, pos.node):
             return self._step(state, pos, press)
-        return Outcome([self.replies.menu("expired")], state)
+        return Outcome([self.replies.menu("expired", state)], state)
 
     # ------------------------------------------------------------ guides
 
-    def _start_flow(self, flow_id: str) -> Outcome:
+    def _start_flow(self, state: State, flow_id: str) -> Outcome:
         pos = self.flows.start(flow_id)
-        return Outcome([self.replies.flow_step(pos)], State(pos))
+        return Outcome([self.replies.flow_step(pos)], replace(state, flow=pos))
 
     def _step(self, state: State, pos: FlowPos, press: callbacks.Callback) -> Outcome:
         """A choice, tick or done on the step shown; anything else shows the step again."""
@@ -147,12 +227,12 @@ class Engine:
             new, edit = self.flows.done(pos), False
         if new is None:
             return Outcome([self.replies.flow_step(pos)], state)
-        return Outcome([self.replies.flow_step(new, edit=edit)], State(new))
+        return Outcome([self.replies.flow_step(new, edit=edit)], replace(state, flow=new))
 
     def _guide_nav(self, state: State, pos: FlowPos, kind: str) -> Outcome:
         if kind == "restart":
-            return self._start_flow(pos.flow)
+            return self._start_flow(state, pos.flow)
         new = self.flows.back(pos) if kind == "back" else None
         if new is None:  # resume, or back at the first step: show where the guide is
             return Outcome([self.replies.flow_step(pos)], state)
-        return Outcome([self.replies.flow_step(new, edit=True)], State(new))
+        return Outcome([self.replies.flow_step(new, edit=True)], replace(state, flow=new))

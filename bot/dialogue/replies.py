@@ -17,6 +17,11 @@ from bot.matching.matcher import Match
 
 MENU_INTENTS = ("greeting", "help", "thanks", "out_of_scope")  # answered with the menu
 NO_FACTS = Facts()
+CASE_MARKERS = {
+    "{under_18}": lambda f: f.age_band != "adult",
+    "{adult}": lambda f: f.age_band != "under_18",
+    "{not_police}": lambda f: f.role != "police",
+}
 MAX_SUGGESTIONS = (3, 4)  # alternatives offered when unsure / when no answer fits
 
 
@@ -26,6 +31,34 @@ def route_buttons(content: Content, ids: tuple[str, ...]) -> list[Button]:
         for rid in ids
         if content.routes[rid].url
     ]
+
+
+def for_case(text: str, facts: Facts) -> str:
+    """Keep the paragraphs and lines an editor marked for one kind of case only where the
+    facts allow them: {under_18} and {adult} by the child's age band (unknown keeps both),
+    {not_police} unless a police officer is asking."""
+    kept = []
+    for paragraph in text.split("\n\n"):
+        if _marked_out(paragraph, facts):
+            continue
+        lines = [line for line in paragraph.split("\n") if not _marked_out(line, facts)]
+        kept.append("\n".join(_unmarked(line) for line in lines))
+    return "\n\n".join(p for p in kept if p.strip())
+
+
+def _marker(line: str) -> str | None:
+    token = line.lstrip("• ").split(" ", 1)[0]
+    return token if token in CASE_MARKERS else None
+
+
+def _marked_out(line: str, facts: Facts) -> bool:
+    marker = _marker(line)
+    return marker is not None and not CASE_MARKERS[marker](facts)
+
+
+def _unmarked(line: str) -> str:
+    marker = _marker(line)
+    return line.replace(f"{marker} ", "", 1) if marker else line
 
 
 class Replies:
@@ -76,7 +109,8 @@ class Replies:
             rows.append((Button(label, data=callbacks.flow(resp.flow)),))
         routes = tuple(r for r in resp.routes if c.routes[r].suits(facts.role, facts.age_band))
         rows += [(b,) for b in route_buttons(c, routes)]
-        text = join(fill(c, resp.text), route_block(c, routes, resp.text))
+        body = for_case(resp.text, facts)
+        text = join(fill(c, body), route_block(c, routes, body))
         if "{next_step}" in text:
             step = c.next_steps.get(facts.role) or c.next_steps.get("unknown", "")
             text = text.replace("{next_step}", fill(c, step))
@@ -102,20 +136,26 @@ class Replies:
         return Button(self.texts["menu_button"], data=callbacks.MENU)
 
     def nav(self, state: State) -> tuple[Button, ...]:
-        """Menu, and a way back into a guide the user left to ask something."""
+        """Menu, a way back into a guide the user left to ask something, and "New case"
+        once the conversation holds facts about a case."""
         row = [self.menu_button()]
         pos = state.flow
         if pos and self.flows.node(pos).type != "result":
             title = self.content.flows[pos.flow].title
             row.insert(0, Button(f"{self.texts['resume_button']} {title}", data=callbacks.RESUME))
+        if state.facts != NO_FACTS:
+            row.append(Button(self.texts["new_case_button"], data=callbacks.command("new")))
         return tuple(row)
 
     # ------------------------------------------------------------ menus and notices
 
-    def welcome(self) -> Reply:
+    def welcome(self, does: str = "welcome") -> Reply:
+        """The greeting and the menu; after "New case", a line saying the last one is gone."""
         resp = self.content.responses["greeting"]
         body = response_body(self.content, resp)
-        return Reply(body, resp.title, None, tuple(self.menu_rows()), "menu", "greeting")
+        lead = self.text("new_case_done") if does == "new_case" else None
+        rows = tuple(self.menu_rows())
+        return Reply(body, resp.title, None, rows, "menu", "greeting", lead=lead)
 
     def menu_rows(self) -> list[tuple[Button, ...]]:
         c = self.content
@@ -129,9 +169,10 @@ class Replies:
                 buttons.append(Button(self.texts["links_title"], data=callbacks.command("links")))
         return [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
 
-    def menu(self, prompt: str = "menu_prompt") -> Reply:
-        rows = tuple(self.menu_rows())
-        return Reply(self.text(prompt), self.texts["menu_title"], None, rows, "menu")
+    def menu(self, prompt: str = "menu_prompt", state: State | None = None) -> Reply:
+        """The main menu; inside a guide it keeps the way back to it."""
+        rows = (*self.menu_rows(), self.nav(state)) if state and state.flow else self.menu_rows()
+        return Reply(self.text(prompt), self.texts["menu_title"], None, tuple(rows), "menu")
 
     def links(self) -> Reply:
         c = self.content

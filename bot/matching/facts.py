@@ -9,11 +9,13 @@ it rests on grammar ("I", "my pics", nobody else named) more than on words.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.content.records import FactRules
+from bot.content.records import EVENTS, NATIONS, ROLES, FactRules
+from bot.matching.crisis import AnyOf
 from bot.matching.normalise import fold
 
+IMPLIED_AGE = {"adult_self": "adult", "school_staff": "under_18", "foster_residential": "under_18"}
 ADULT_ROLES = (
     "school_staff", "parent_carer", "foster_residential", "social_worker", "police", "health",
     "youth_sport",
@@ -30,7 +32,9 @@ _OTHER = re.compile(
     r"child|children|kid|kids|pupil|pupils|student|students|learner|boy|girl|lad|lass|teen|"
     r"teenager|grandson|granddaughter|nephew|niece|brother|sister|stepson|stepdaughter|"
     r"yp|young person|cyp|client|case|caseload|my class|our school|parent|carer|teacher|dsl|"
-    r"safeguarding|social worker|officer|nurse|coach|worker|staff|colleague|year \d+ (boy|girl))\b"
+    r"safeguarding|social worker|officer|nurse|coach|worker|staff|colleague|year \d+ (boy|girl)|"
+    r"project|club|group|centre|caseload|station|ward|clinic|unit|placement|"
+    r"a \d+ ?(year old|yr old|yo|y o))\b"
 )
 
 
@@ -44,30 +48,83 @@ def writer_is_child(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Facts:
-    """What a message says about the case; `unknown` where it says nothing."""
+    """What the messages say about the case; `unknown` where they say nothing."""
 
     role: str = "unknown"
     age_band: str = "unknown"  # under_18, adult or unknown
+    events: frozenset[str] = frozenset()  # paid, debt, threats, shared
+    nation: str = "unknown"
+    guessed: bool = False  # the role is only a guess from grammar ("I", nobody else named)
 
     def merged(self, newer: Facts) -> Facts:
-        """A later message's facts override older ones where it states them."""
-        return Facts(
-            newer.role if newer.role != "unknown" else self.role,
-            newer.age_band if newer.age_band != "unknown" else self.age_band,
-        )
+        """A later message's facts override older ones where it states them; a role that is
+        only a guess ("I" and nobody else named) does not override a known one."""
+        ignored = newer.guessed and self.role != "unknown"
+        role, band, guessed = self.role, self.age_band, self.guessed
+        if newer.role != "unknown" and not ignored:
+            role, guessed = newer.role, newer.guessed
+        if newer.age_band != "unknown" and not ignored:
+            band = newer.age_band
+        nation = newer.nation if newer.nation != "unknown" else self.nation
+        return Facts(role, band, self.events | newer.events, nation, guessed)
+
+    def changes(self, older: Facts) -> bool:
+        """Whether these facts state a role, age or nation other than the older ones
+        (a guessed role changes nothing)."""
+        role, band = ("unknown", "unknown") if self.guessed else (self.role, self.age_band)
+        pairs = ((role, older.role), (band, older.age_band), (self.nation, older.nation))
+        return any(new != "unknown" and new != old for new, old in pairs)
+
+    def with_implied_age(self) -> Facts:
+        """An age band the role implies when none was given: an adult writing about
+        themselves is an adult; a pupil or a child in care is under 18."""
+        if self.age_band != "unknown" or self.role not in IMPLIED_AGE:
+            return self
+        return replace(self, age_band=IMPLIED_AGE[self.role])
+
+    def states_any(self) -> bool:
+        """Whether these facts say anything about who, how old or where."""
+        return not self.guessed and (self.role != "unknown" or self.age_band != "unknown")
+
+    def to_dict(self) -> dict:
+        return {"role": self.role, "age_band": self.age_band,
+                "events": sorted(self.events), "nation": self.nation}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: object) -> Facts:
+        """Stored labels back as facts; anything unexpected is dropped."""
+        if not isinstance(data, dict):
+            return cls()
+        role = data.get("role") if data.get("role") in ROLES else "unknown"
+        band = data.get("age_band") if data.get("age_band") in ("under_18", "adult") else "unknown"
+        events = data.get("events") if isinstance(data.get("events"), list) else []
+        nation = data.get("nation") if data.get("nation") in NATIONS else "unknown"
+        return cls(role, band, frozenset(e for e in events if e in EVENTS), nation)
 
 
 class FactReader:
     def __init__(self, rules: FactRules) -> None:
-        self.roles = [(role, [re.compile(p) for p in ps]) for role, ps in rules.roles.items()]
-        self.ages = [(band, [re.compile(p) for p in ps]) for band, ps in rules.ages]
+        self.roles = _compiled(rules.roles.items())
+        self.ages = _compiled(rules.ages)
+        self.events = _compiled(rules.events.items())
+        self.nations = _compiled(rules.nations.items())
 
     def read(self, text: str) -> Facts:
         folded = fold(text, limit=None)
-        role = next((r for r, ps in self.roles if any(p.search(folded) for p in ps)), "unknown")
-        if _OWN_AGE.search(folded) or (role == "unknown" and writer_is_child(text)):
-            return Facts("young_person", "under_18")
-        band = next((b for b, ps in self.ages if any(p.search(folded) for p in ps)), "unknown")
-        if role == "adult_self" and band == "unknown":
-            band = "adult"
-        return Facts(role, band)
+        role = _first(self.roles, folded)
+        events = frozenset(name for name, patterns in self.events if patterns.search(folded))
+        nation = _first(self.nations, folded)
+        if _OWN_AGE.search(folded):
+            return Facts("young_person", "under_18", events, nation)
+        if role == "unknown" and writer_is_child(text):
+            return Facts("young_person", "under_18", events, nation, guessed=True)
+        band = _first(self.ages, folded)
+        return Facts(role, band, events, nation)
+
+
+def _compiled(pairs) -> list[tuple[str, AnyOf]]:
+    return [(name, AnyOf(tuple(patterns))) for name, patterns in pairs]
+
+
+def _first(named: list[tuple[str, AnyOf]], folded: str) -> str:
+    return next((n for n, patterns in named if patterns.search(folded)), "unknown")

@@ -37,6 +37,19 @@ class Match:
     band: str
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A message's words: folded with the lexicon applied, typos mended, and stemmed."""
+
+    plain: list[str]
+    words: list[str]
+    terms: list[str]
+
+    @property
+    def mended(self) -> bool:
+        return self.words != self.plain
+
+
 class Matcher:
     """Built once from the content; `match` is pure and cheap per message."""
 
@@ -54,7 +67,8 @@ class Matcher:
         # An example typed again (after normalising) is answered with certainty.
         self.verbatim = {" ".join(ws): iid for ws, (iid, _) in zip(plain, examples, strict=True)}
         training = [(self._terms(ws), iid) for ws, (iid, _) in zip(plain, examples, strict=True)]
-        self.model = cached_model("model", training, use_cache)
+        self.model_key = examples  # with the lexicon, this decides every word the models see
+        self.model = cached_model("model", training, lambda: training, use_cache)
 
     # ------------------------------------------------------------ text
 
@@ -81,6 +95,12 @@ class Matcher:
         """The words a model sees: folded, lexicon applied, typos mended, stemmed."""
         return self._terms(self.query_words(text))
 
+    def read(self, text: str) -> Reading:
+        """One message's words, read once for every layer that needs them."""
+        plain = self.lexicon.apply(fold(text))
+        words = [self._correct(w) for w in plain]
+        return Reading(plain, words, self._terms(words))
+
     @staticmethod
     def _terms(words: list[str]) -> list[str]:
         # Function words stay: "my", "you", "what" carry intent (measured: +3 points).
@@ -91,10 +111,12 @@ class Matcher:
 
     # ------------------------------------------------------------ scoring
 
-    def scores(self, text: str, exclude: tuple[str, ...] = ()) -> dict[str, float]:
+    def scores(
+        self, text: str, exclude: tuple[str, ...] = (), reading: Reading | None = None
+    ) -> dict[str, float]:
         """Confidence 0..100 per intent (a softmax of the margins), `exclude` left out."""
-        words = self.query_words(text)
-        terms = self._terms(words)
+        reading = reading or self.read(text)
+        words, terms = reading.words, reading.terms
         if not terms:
             return {}
         pairs = [
@@ -116,9 +138,12 @@ class Matcher:
             out[label] = 100.0
         return out
 
-    def match(self, text: str, exclude: tuple[str, ...] = ()) -> Match:
+    def match(
+        self, text: str, exclude: tuple[str, ...] = (), reading: Reading | None = None
+    ) -> Match:
         """The best intent and its band; `exclude` leaves intents out (the rest of a crisis)."""
-        ranked = sorted(self.scores(text, exclude).items(), key=lambda kv: kv[1], reverse=True)
+        scores = self.scores(text, exclude, reading)
+        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         if not ranked:
             return Match(OUT_OF_SCOPE, 0.0, (), "reject")
         top, top_score = ranked[0]

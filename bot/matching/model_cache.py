@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.matching import classifier
@@ -23,8 +24,15 @@ def cache_dir() -> Path:
     return base if env else base / "guidance-bot"
 
 
-def cached_model(name: str, training: list[tuple[list[str], str]], use_cache: bool) -> LinearModel:
-    """Train, or load the model trained on exactly these examples before."""
+def cached_model(
+    name: str, key: object, training: Callable[[], list[tuple[list[str], str]]], use_cache: bool
+) -> LinearModel:
+    """Load the model trained on exactly this `key` before, or train it on `training()`.
+
+    `key` must determine the training data (the examples and whatever turns them into
+    words); `training` is only called when there is no cached model, since preparing
+    the words of thousands of examples costs most of a second.
+    """
     recipe = (
         MODEL_FORMAT,
         classifier.EPOCHS,
@@ -32,14 +40,14 @@ def cached_model(name: str, training: list[tuple[list[str], str]], use_cache: bo
         classifier.PRUNE,
         classifier.NGRAM,
     )
-    key = hashlib.sha256(repr((recipe, training)).encode()).hexdigest()[:16]
-    path = cache_dir() / f"{name}-{key}.json"
+    digest = hashlib.sha256(repr((recipe, key)).encode()).hexdigest()[:16]
+    path = cache_dir() / f"{name}-{digest}.json"
     if use_cache and path.is_file():
         try:
             return LinearModel.load(path)
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache is retrained below
-    model = LinearModel.train(training)
+    model = LinearModel.train(training())
     if use_cache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

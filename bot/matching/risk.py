@@ -23,7 +23,7 @@ from bot.matching.model_cache import cached_model
 
 RISK, NONE = "risk", "none"
 KNOWN_SHARE = 0.5
-MIN_TERMS = 3  # shorter messages and sentences are left to the patterns
+MIN_TERMS = 6  # shorter messages are left to the patterns: a short follow-up is no evidence
 
 Terms = Callable[[str], list[str]]
 
@@ -45,13 +45,18 @@ class RiskScorer:
         self._none = model.classes.index(NONE)
 
     @classmethod
-    def train(cls, rows: list[tuple[str, str]], terms: Terms, use_cache: bool = True) -> RiskScorer:
-        data = [(terms(text), label) for text, label in rows]
-        return cls(cached_model("risk", data, use_cache), terms)
+    def train(
+        cls, rows: list[tuple[str, str]], terms: Terms, key: object = None, use_cache: bool = True
+    ) -> RiskScorer:
+        """`key`: what decides how texts become terms (the matcher's vocabulary and lexicon)."""
+        data = lambda: [(terms(text), label) for text, label in rows]  # noqa: E731
+        if not use_cache:
+            return cls(LinearModel.train(data()), terms)
+        return cls(cached_model("risk", (key, rows), data, use_cache), terms)
 
-    def score(self, text: str) -> float:
+    def score(self, text: str, terms: list[str] | None = None) -> float:
         """The margin of `risk` over `none`; above 0 the model leans to risk."""
-        terms = self.terms(text)
+        terms = self.terms(text) if terms is None else terms
         if len(terms) < MIN_TERMS or self.model.known_share(terms) < KNOWN_SHARE:
             return -1.0  # too little to judge by, or mostly unknown words (other languages)
         margins = self.model.scores(terms)

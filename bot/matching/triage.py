@@ -23,6 +23,7 @@ from bot.matching.matcher import Match, Matcher
 from bot.matching.risk import RiskScorer, training_set
 
 Risk = Literal["crisis", "possible"]
+LONG_ENOUGH = 15  # words: below this the scorer alone raises `possible`, not `crisis`
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Assessment:
     layers: tuple[str, ...] = ()  # which layers raised the alarm, for `classify --explain`
     other: Match | None = None  # the best match other than `crisis`, when that was the top
     english: bool = True
+    said: Facts = Facts()  # what this message alone says (`facts` adds the conversation's)
 
     @property
     def child(self) -> bool:
@@ -57,36 +59,67 @@ class Triage:
     def __init__(self, content: Content, matcher: Matcher | None = None) -> None:
         self.matcher = matcher or Matcher(content)
         self.crisis = CrisisDetector(content.crisis)
-        self.scorer = RiskScorer.train(training_set(content), self.matcher.terms)
+        # The matcher's words decide the scorer's terms: its model key covers them.
+        key = (self.matcher.model_key, content.lexicon)
+        self.scorer = RiskScorer.train(training_set(content), self.matcher.terms, key)
         self.facts = FactReader(content.facts)
         limits = content.crisis.thresholds
         self.crisis_at = limits.get("crisis", 0.5)
         self.possible_at = limits.get("possible", 0.0)
 
-    def assess(self, text: str) -> Assessment:
-        facts = self.facts.read(text)
+    def assess(self, text: str, known: Facts | None = None) -> Assessment:
+        """`known`: the facts of the conversation so far; this message's facts override them."""
+        said = self.facts.read(text)
+        facts = (known.merged(said) if known else said).with_implied_age()
         ruled_out = self._ruled_out(facts)
-        match = self.matcher.match(text, exclude=ruled_out)
-        mended = " ".join(self.matcher.query_words(text))
-        score = self.scorer.score(text)
+        reading = self.matcher.read(text)
+        match = self.matcher.match(text, ruled_out, reading)
+        score = self.scorer.score(text, reading.terms)
+        case = self._case_answer(said, facts)
+        if case and match.band != "answer" and match.intent != case:
+            # A case described in words the matcher could not place with confidence:
+            # the case answer for whoever is writing.
+            match = Match(case, match.score, match.alternatives, "answer")
         said_crisis = match.intent == "crisis"
+        patterns = self.crisis.is_crisis(text) or (
+            reading.mended and self.crisis.is_crisis(" ".join(reading.words))
+        )
         layers = tuple(
             name
             for name, fired in (
-                ("patterns", self.crisis.is_crisis(text) or self.crisis.is_crisis(mended)),
-                ("scorer", score >= self.crisis_at),
+                ("patterns", patterns),
+                # Alone, the scorer puts a short message in the crisis tier only with a
+                # pattern's help: short corrections ("she's 19 actually") fooled it.
+                ("scorer", score >= self.crisis_at and len(text.split()) >= LONG_ENOUGH),
                 # The classifier alone decides only when the scorer does not disagree.
                 ("intent", said_crisis and match.band == "answer" and score >= self.possible_at),
             )
             if fired
         )
-        other = self.matcher.match(text, exclude=("crisis", *ruled_out)) if said_crisis else None
-        english = not plainly_not_english(text, self.matcher.vocabulary)
+        other = None
+        if said_crisis:
+            other = self.matcher.match(text, ("crisis", *ruled_out), reading)
+        # A confident match is English enough; only doubtful text is checked.
+        english = match.band == "answer" or not plainly_not_english(text, self.matcher.vocabulary)
         if layers:
-            return Assessment(match, "crisis", facts, layers, other, english)
+            return Assessment(match, "crisis", facts, layers, other, english, said)
         if score >= self.possible_at or said_crisis:  # the answer, crisis lines on top
-            return Assessment(other or match, "possible", facts, ("scorer",), english=english)
-        return Assessment(match, facts=facts, english=english)
+            return Assessment(other or match, "possible", facts, ("scorer",), None, english, said)
+        return Assessment(match, None, facts, (), None, english, said)
+
+    @staticmethod
+    def _case_answer(said: Facts, facts: Facts) -> str | None:
+        """The answer to a described case (a threat to share images): first steps for an
+        adult writing about a child, the child's own card, or the over-18s card."""
+        if "extortion" not in said.events:
+            return None
+        if facts.role == "young_person":
+            return "young_person"
+        if facts.role == "adult_self" or facts.age_band == "adult":
+            return "adult_victims"
+        if facts.role in ADULT_ROLES or facts.age_band == "under_18":
+            return "first_steps"
+        return None
 
     @staticmethod
     def _ruled_out(facts: Facts) -> tuple[str, ...]:

@@ -287,7 +287,8 @@ def test_text_question_inside_a_flow(engine, content) -> None:
     outcome = engine.handle(state, Text(example))
     reply = one(outcome)
     assert reply.intent == "evidence_police"
-    assert outcome.state == state
+    assert outcome.state.flow == state.flow  # the guide waits; the topic is remembered
+    assert outcome.state.topic == "evidence_police" and outcome.state.aside
     back = [b for b in buttons(reply) if b.label.startswith("↩ Back to")]
     assert back and content.flows[state.flow.flow].title in back[0].label
     assert back[0].data == RESUME
@@ -376,7 +377,7 @@ def test_state_pointing_nowhere_is_fresh(engine, content, pos: FlowPos) -> None:
     for event in (Text("what is sextortion"), Press(RESUME), Press(BACK), Command("menu")):
         outcome = engine.handle(state, event)
         assert outcome.replies
-        assert outcome.state == State()
+        assert outcome.state.flow is None
     assert is_expired(one(engine.handle(state, Press(RESUME))), content)
     reply = one(engine.handle(state, Text("what is sextortion")))
     assert not any(b.label.startswith("↩") for b in buttons(reply))

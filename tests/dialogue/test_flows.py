@@ -260,3 +260,46 @@ def test_graph_one_flow_to_a_file(run_cli, content, tmp_path, fid: str) -> None:
     text = out.read_text(encoding="utf-8")
     assert text.count("flowchart TD") == 1
     assert all(_declares(text, nid) for nid in content.flows[fid].nodes)
+
+
+# ---------------------------------------------------------------- typed walkthroughs
+
+
+SAYINGS = {"yes": "yeah", "no": "nope", "unsure": "dunno"}
+
+
+def _typed_for(engine, button, shown, saying: bool) -> str:
+    """What a person types instead of pressing: the label (or its number when the label
+    alone would read as a crisis), 'done' for a checklist, a synonym for yes/no/not sure."""
+    from bot.dialogue.callbacks import decode
+
+    press = decode(button.data)
+    if press.kind == "done":
+        return "done"
+    label = button.label.lstrip("☐☑ ").strip()
+    if saying:
+        from bot.dialogue.typed import _kind
+
+        kind = _kind(label)
+        if kind:
+            return SAYINGS[kind]
+    if engine.classify(label).risk:
+        steps = [b for b in buttons(shown) if b.data and decode(b.data).kind == press.kind]
+        return str(steps.index(button) + 1)
+    return label
+
+
+@pytest.mark.parametrize("saying", [False, True], ids=["labels", "synonyms"])
+@pytest.mark.parametrize("fid", FLOW_IDS)
+def test_typed_walkthrough_reaches_the_same_results(engine, flow_walks, fid, saying) -> None:
+    """Typing each answer (its label, number or a synonym) ends exactly where pressing
+    the buttons does, on every path through every guide."""
+    for walk in flow_walks[fid]:
+        state = walk.states[0]
+        for button, shown in zip(walk.presses, walk.shown, strict=False):
+            typed = _typed_for(engine, button, shown, saying)
+            outcome = engine.handle(state, Text(typed))
+            state = outcome.state
+        final = outcome.replies[-1]
+        assert state.flow == walk.final_state.flow, (fid, walk.labels)
+        assert (final.kind, final.text) == (walk.final.kind, walk.final.text), walk.labels

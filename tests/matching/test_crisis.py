@@ -141,7 +141,7 @@ def test_crisis_wins_in_every_flow_position(engine, node_positions, flow_walks) 
         text = CRISIS[n % len(CRISIS)]
         outcome = engine.handle(state, Text(text))
         _assert_crisis_reply(outcome)
-        assert outcome.state == state, "crisis must keep the flow position"
+        assert outcome.state.flow == state.flow, "crisis must keep the flow position"
         buttons = [b for r in outcome.replies for row in r.buttons for b in row]
         back = [b for b in buttons if b.label.startswith("↩ Back to")]
         assert back, f"no 'Back to' button at {state.flow.flow}/{state.flow.node}"
@@ -154,7 +154,7 @@ def test_crisis_wins_after_a_result(engine, flow_walks) -> None:
         walk = walks[0]
         outcome = engine.handle(walk.final_state, Text(CRISIS[0]))
         _assert_crisis_reply(outcome)
-        assert outcome.state == walk.final_state
+        assert outcome.state.flow == walk.final_state.flow
 
 
 def test_crisis_wins_over_a_strong_topic_match(engine, content) -> None:
