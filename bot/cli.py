@@ -64,6 +64,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     engine = Engine(_load(args.content))
     out = sys.stdout
+    if args.explain:
+        from bot.matching.explain import explain_text
+
+        for text in _lines(args.text):
+            out.write(explain_text(engine.triage, text) + "\n\n")
+        return 0
     for text in _lines(args.text):
         found = engine.classify(text)
         m = found.match
@@ -174,6 +180,23 @@ def cmd_tune_risk(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from bot.channels.counts import DB_NAME, DailyCounts
+    from bot.stats import report_html, summarise, tables
+
+    if not (Path(args.data_dir) / DB_NAME).is_file():
+        print(f"no counts yet in {args.data_dir} (GUIDANCE_DATA_DIR)", file=sys.stderr)
+        return 1
+    counts = DailyCounts(Path(args.data_dir))
+    summary = summarise(counts.rows(args.since))
+    counts.close()
+    print(tables(summary))
+    if args.html:
+        Path(args.html).write_text(report_html(summary, args.since), encoding="utf-8")
+        print(f"report written to {args.html}")
+    return 0
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
     from bot.content.diagram import diagram
 
@@ -207,7 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     cl = command("classify", "intent of each message, as JSON lines")
     cl.add_argument("text", nargs="*")
+    cl.add_argument("--explain", action="store_true", help="why: words, crisis layers, scores")
     cl.set_defaults(func=cmd_classify)
+    st = command("stats", "the anonymous daily counts, as tables or a report")
+    st.add_argument("--since", default="", help="YYYY-MM-DD")
+    st.add_argument("--html", help="write a one-page report with charts to this file")
+    st.add_argument("--data-dir", default=os.environ.get("GUIDANCE_DATA_DIR") or "data")
+    st.set_defaults(func=cmd_stats)
     command(
         "train", "train the matcher now and cache the model (else the first start does)"
     ).set_defaults(func=cmd_train)

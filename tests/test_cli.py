@@ -227,3 +227,29 @@ def test_train_caches_the_model(run_cli, cli_env) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "matcher ready" in proc.stdout and cli_env["GUIDANCE_CACHE_DIR"] in proc.stdout
     assert list(Path(cli_env["GUIDANCE_CACHE_DIR"]).glob("model-*.json"))
+
+
+def test_classify_explain_says_why(run_cli) -> None:
+    text = "teacher here, y10 lad being sextroted on snap, he says he wants to end it"
+    proc = run_cli("classify", "--explain", text)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    parts = ("normalised:", "typo mends: sextroted -> sextortion", "crisis: crisis",
+             "layers: patterns", "top intents:", "band", "facts: role=school_staff")  # fmt: skip
+    for part in parts:
+        assert part in out, (part, out)
+
+
+def test_stats_prints_tables_and_writes_the_report(run_cli, tmp_path) -> None:
+    from bot.channels.counts import DailyCounts
+
+    counts = DailyCounts(tmp_path)
+    counts.add([("answer", "what_is_it|answer"), ("guide_start", "contact"), ("route", "ceop")])
+    counts.close()
+    page = tmp_path / "report.html"
+    proc = run_cli("stats", "--data-dir", str(tmp_path), "--html", str(page))
+    assert proc.returncode == 0, proc.stderr
+    assert "answers shown: 1" in proc.stdout and "ceop" in proc.stdout
+    assert page.read_text(encoding="utf-8").count("<svg") >= 7
+    missing = run_cli("stats", "--data-dir", str(tmp_path / "nowhere"))
+    assert missing.returncode == 1 and "no counts yet" in missing.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TextIO
 
 from bot.dialogue import Button, Command, Engine, Event, Press, Reply, State, Text
@@ -39,12 +40,17 @@ def parse(line: str, choices: dict[int, Button], commands: Iterable[str] = ()) -
     stripped = line.strip()
     if stripped.isdigit() and int(stripped) in choices:
         button = choices[int(stripped)]
-        return Press(button.data) if button.data else None
+        return Press(button.data, when=_now()) if button.data else None
     if stripped.startswith("/"):
         name, _, arg = stripped[1:].partition(" ")
         if name.lower() in commands:
             return Command(name.lower(), arg)
     return Text(line)
+
+
+def _now() -> str:
+    """Local date and time, for a note for the record."""
+    return datetime.now().astimezone().strftime("%d %B %Y, %H:%M %Z")
 
 
 def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:

@@ -34,6 +34,7 @@ from bot.content.records import (
     CATALOGUE,
     EVENTS,
     IN_SCOPE,
+    LABELS,
     NATIONS,
     RESPONSE_VARIANTS,
     ROLES,
@@ -67,6 +68,7 @@ TOP_KEYS = (
     "commands",
     "facts",
     "next_steps",
+    "labels",
 )
 
 
@@ -463,6 +465,28 @@ def _parse_next_steps(c: Collector, docs: list[LDict], routes: dict[str, Route])
     return steps
 
 
+def _parse_labels(c: Collector, docs: list[LDict]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for doc in docs:
+        for key in doc:
+            if key not in LABELS:
+                c.add(
+                    doc,
+                    f"unknown label '{key}' -> use one of {', '.join(LABELS)}",
+                    doc.line_of(key),
+                )
+            elif (text := text_field(c, doc, key, f"label '{key}'")) is not None:
+                labels[str(key)] = text
+    missing = [k for k in LABELS if k not in labels]
+    if missing and not c.problems:
+        c.add(
+            "responses",
+            f"labels missing: {', '.join(missing)} -> add them to responses/labels.yaml",
+            1,
+        )
+    return labels
+
+
 def _files(root: Path) -> list[Path]:
     out: list[Path] = []
     for d in CONTENT_DIRS:
@@ -543,6 +567,7 @@ def load(root: Path | None = None) -> Content:
         commands=_parse_commands(c, docs["commands"], responses, flows),
         facts=_parse_facts(c, docs["facts"]),
         next_steps=_parse_next_steps(c, docs["next_steps"], routes),
+        labels=_parse_labels(c, docs["labels"]),
     )
     if not c.problems:
         _check_lengths(c, content)

@@ -31,6 +31,7 @@ RESERVED = (
     "under_18",
     "adult",
     "not_police",
+    "checked",
 )  # filled from the case facts, not routes
 
 

@@ -207,6 +207,8 @@ ROLES: tuple[str, ...] = (
 # What a conversation may establish about a case, and the UK nations.
 EVENTS: tuple[str, ...] = ("extortion", "paid", "debt", "threats", "shared")
 NATIONS: tuple[str, ...] = ("england", "wales", "scotland", "northern_ireland")
+# Every case label responses/labels.yaml must name.
+LABELS: tuple[str, ...] = (*ROLES, "under_18", "adult", *NATIONS)
 # Age cues are tried in this order; each names the band it gives.
 AGE_CUES: dict[str, str] = {
     "under_18_number": "under_18",
@@ -248,6 +250,9 @@ UI_TEXTS: tuple[str, ...] = (
     "source_prefix", "menu_button", "back_button", "restart_button", "resume_button",
     "done_button", "start_flow_button", "possible_lead", "not_english_title", "not_english",
     "unsure_lead", "new_case_button", "new_case_done", "pick_an_answer",
+    "note_button", "note_title", "note_intro", "note_when", "note_guide", "note_steps",
+    "note_advice", "note_routes", "note_facts", "note_role", "note_age", "note_nation",
+    "note_source", "note_sources", "note_nothing", "helpful_up", "helpful_down", "helpful_thanks",
 )  # fmt: skip
 
 # Responses that are variants of an intent's answer rather than intents of their own.
@@ -287,3 +292,4 @@ class Content:
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     facts: FactRules = field(default_factory=FactRules)
     next_steps: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # how a case label is written out

@@ -2,12 +2,14 @@
 
     m              the menu
     b  r  c        back one step, start the guide over, resume the guide left to ask
+    n              a note of this case for the safeguarding record
     i:INTENT       an intent's answer
     f:FLOW         start a flow
     x:COMMAND      run a command
     q:FLOW:NODE:N  choose answer N of a question node
     t:FLOW:NODE:N  tick or untick option N of a checklist node
     d:FLOW:NODE    a checklist is done
+    h:INTENT:up    was this answer helpful? (up or down)
 
 Strings rather than PTB's callback cache: they survive restarts, work in
 the terminal, and fit Telegram's 64 bytes. Flow steps carry their flow and
@@ -20,11 +22,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal[
-    "menu", "back", "restart", "resume", "intent", "flow", "command", "choose", "toggle", "done"
-]
-_BARE = {"menu": "m", "back": "b", "restart": "r", "resume": "c"}
+    "menu", "back", "restart", "resume", "note", "intent", "flow", "command", "choose", "toggle",
+    "done", "helpful",
+]  # fmt: skip
+_BARE = {"menu": "m", "back": "b", "restart": "r", "resume": "c", "note": "n"}
 _TARGET = {"intent": "i", "flow": "f", "command": "x"}
-_STEP = {"choose": "q", "toggle": "t", "done": "d"}
+_STEP = {"choose": "q", "toggle": "t", "done": "d", "helpful": "h"}
 _KINDS = {v: k for k, v in (_BARE | _TARGET | _STEP).items()}
 
 
@@ -66,6 +69,7 @@ MENU = Callback("menu").encode()
 BACK = Callback("back").encode()
 RESTART = Callback("restart").encode()
 RESUME = Callback("resume").encode()
+NOTE = Callback("note").encode()
 
 
 def intent(intent_id: str) -> str:
@@ -78,3 +82,7 @@ def flow(flow_id: str) -> str:
 
 def command(name: str) -> str:
     return Callback("command", name).encode()
+
+
+def helpful(intent_id: str, vote: str) -> str:
+    return Callback("helpful", intent_id, vote).encode()

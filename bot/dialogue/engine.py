@@ -17,11 +17,14 @@ from dataclasses import replace
 
 from bot.content.records import Content
 from bot.dialogue import callbacks
+from bot.dialogue.counts import tally
 from bot.dialogue.events import Command, Event, Media, Text
 from bot.dialogue.flows import FlowRunner
+from bot.dialogue.guides import Guides
+from bot.dialogue.notes import NoteWriter
 from bot.dialogue.replies import MENU_INTENTS, Replies
 from bot.dialogue.reply import Outcome, Reply
-from bot.dialogue.state import FlowPos, State
+from bot.dialogue.state import State
 from bot.dialogue.typed import typed_presses
 from bot.matching.triage import Assessment, Triage
 
@@ -52,16 +55,21 @@ class Engine:
         self.triage = Triage(content)
         self.flows = FlowRunner(content.flows)
         self.replies = Replies(content, self.flows)
+        self.notes = NoteWriter(content, self.flows)
+        self.guides = Guides(self.flows, self.replies)
 
     def handle(self, state: State, event: Event) -> Outcome:
         state = self._drop_stale(state)
         if isinstance(event, Text):
-            return self._text(state, event.text)
-        if isinstance(event, Command):
-            return self._command(state, event.name.lower(), event.arg.strip(), event.group)
-        if isinstance(event, Media):
-            return Outcome([self.replies.media(event.deleted, state)], state)
-        return self._press(state, event.data)
+            outcome = self._text(state, event.text)
+        elif isinstance(event, Command):
+            outcome = self._command(state, event.name.lower(), event.arg.strip(), event.group)
+        elif isinstance(event, Media):
+            outcome = Outcome([self.replies.media(event.deleted, state)], state)
+        else:
+            outcome = self._press(state, event.data, event.when)
+        outcome.counts += tally(state, outcome)
+        return outcome
 
     def classify(self, text: str) -> Assessment:
         """What `classify`, `eval` and inline mode report: the same triage as `handle`."""
@@ -110,13 +118,15 @@ class Engine:
             reply = self.replies.notice("not_english", "not_english_title", "fallback", state)
             return Outcome([reply], state)
         lead = self.replies.text("possible_lead") if found.risk == "possible" else None
+        counts = [("crisis", "possible")] if found.risk == "possible" else []
         topic = self._follow_up(before, found, text)
         if topic:
             reply = self.replies.answer(topic, state, lead=lead, facts=state.facts)
         else:
             reply = self.replies.answer_match(found.match, state, lead, state.facts)
             topic = found.match.intent if found.match.band != "reject" else before.topic
-        return Outcome([reply], replace(state, topic=topic, aside=state.flow is not None))
+        state = replace(state, topic=topic, aside=state.flow is not None)
+        return Outcome([reply], state, counts=counts)
 
     def _crisis(self, state: State, found: Assessment) -> Outcome:
         """Crisis first, written to the child when the child is writing; then the rest."""
@@ -165,7 +175,7 @@ class Engine:
         if spec is None:
             return Outcome([self.replies.menu("unknown_command", state)], state)
         if spec.does == "flow" and spec.target:
-            return self._start_flow(state, spec.target)
+            return self.guides.start(state, spec.target)
         if spec.does == "intent" and spec.target:
             reply = self.replies.answer(spec.target, state, facts=state.facts)
             return Outcome([reply], state)
@@ -189,50 +199,37 @@ class Engine:
 
     # ------------------------------------------------------------ buttons
 
-    def _press(self, state: State, data: str) -> Outcome:
+    def _press(self, state: State, data: str, when: str = "") -> Outcome:
         c = self.content
         state = replace(state, aside=False)
         press = callbacks.decode(data)
         kind = press.kind if press else None
         if kind == "menu":
             return Outcome([self.replies.menu("menu_prompt", state)], state)
+        if kind == "note":
+            return Outcome([self._note(state, when)], state)
+        if press and kind == "helpful" and press.target in c.responses:
+            thanks = self.replies.notice("helpful_thanks", "menu_title", "forget", state)
+            return Outcome([thanks], state, counts=[("helpful", f"{press.target}|{press.node}")])
         if press and kind == "intent" and press.target in c.responses:
             reply = self.replies.answer(press.target, state, facts=state.facts)
             return Outcome([reply], replace(state, topic=press.target))
         if press and kind == "flow" and press.target in c.flows:
-            return self._start_flow(state, press.target)
+            return self.guides.start(state, press.target)
         if press and kind == "command" and press.target in c.commands:
             return self._command(state, press.target, "")
         pos = state.flow
         if press and pos and kind in ("back", "restart", "resume"):
-            return self._guide_nav(state, pos, kind)
+            return self.guides.nav(state, pos, kind)
         if press and pos and (press.target, press.node) == (pos.flow, pos.node):
-            return self._step(state, pos, press)
+            return self.guides.step(state, pos, press)
         return Outcome([self.replies.menu("expired", state)], state)
 
-    # ------------------------------------------------------------ guides
-
-    def _start_flow(self, state: State, flow_id: str) -> Outcome:
-        pos = self.flows.start(flow_id)
-        return Outcome([self.replies.flow_step(pos)], replace(state, flow=pos))
-
-    def _step(self, state: State, pos: FlowPos, press: callbacks.Callback) -> Outcome:
-        """A choice, tick or done on the step shown; anything else shows the step again."""
-        if press.kind == "choose":
-            new = self.flows.choose(pos, press.index)
-            edit = new is not None and self.flows.node(new).type != "result"
-        elif press.kind == "toggle":
-            new, edit = self.flows.toggle(pos, press.index), True
-        else:
-            new, edit = self.flows.done(pos), False
-        if new is None:
-            return Outcome([self.replies.flow_step(pos)], state)
-        return Outcome([self.replies.flow_step(new, edit=edit)], replace(state, flow=new))
-
-    def _guide_nav(self, state: State, pos: FlowPos, kind: str) -> Outcome:
-        if kind == "restart":
-            return self._start_flow(state, pos.flow)
-        new = self.flows.back(pos) if kind == "back" else None
-        if new is None:  # resume, or back at the first step: show where the guide is
-            return Outcome([self.replies.flow_step(pos)], state)
-        return Outcome([self.replies.flow_step(new, edit=True)], replace(state, flow=new))
+    def _note(self, state: State, when: str) -> Reply:
+        """The note for the record: the guide's result, or the case answer last given."""
+        topic = state.topic if state.topic in self.content.responses else None
+        answer = self.replies.answer(topic, state, facts=state.facts) if topic else None
+        advice, routes = self.notes.advice_for(state, answer)
+        if not advice:
+            return self.replies.notice("note_nothing", "note_title", "forget", state)
+        return self.notes.note(state, when or "-", advice, routes)

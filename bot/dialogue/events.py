@@ -18,6 +18,7 @@ class Text:
 class Press:
     data: str
     group: bool = False
+    when: str = ""  # local date and time of the press, for a note for the record
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ CASE_MARKERS = {
     "{not_police}": lambda f: f.role != "police",
 }
 MAX_SUGGESTIONS = (3, 4)  # alternatives offered when unsure / when no answer fits
+NOTED = ("first_steps",)  # answers that offer a note for the record, as guide results do
 
 
 def route_buttons(content: Content, ids: tuple[str, ...]) -> list[Button]:
@@ -120,9 +121,23 @@ class Replies:
             rows.append(tuple(self._topic(r) for r in resp.related))
         if intent in MENU_INTENTS and kind != "fallback":
             rows += self.menu_rows()
+        if intent in NOTED:
+            rows.append((Button(self.texts["note_button"], data=callbacks.NOTE),))
+        if kind in ("answer", "suggest") and intent not in MENU_INTENTS:
+            rows.append(self.helpful_row(intent))
         rows.append(self.nav(state))
         source = source_line(c, resp.source)
-        return Reply(text, resp.title, source, tuple(rows), kind, intent, lead=lead or None)
+        return Reply(
+            text, resp.title, source, tuple(rows), kind, intent, lead=lead or None, routes=routes
+        )
+
+    def helpful_row(self, intent: str) -> tuple[Button, ...]:
+        """Was this helpful? Two small buttons, counted per intent and nothing else."""
+        up, down = self.texts["helpful_up"], self.texts["helpful_down"]
+        return (
+            Button(up, data=callbacks.helpful(intent, "up")),
+            Button(down, data=callbacks.helpful(intent, "down")),
+        )
 
     def media(self, deleted: bool, state: State) -> Reply:
         """A file arrived: say what happened to it, then how to handle images."""
@@ -213,6 +228,9 @@ class Replies:
         else:
             text, routes = node_parts(c, node, pos.flags)
             rows += [(b,) for b in route_buttons(c, routes)]
+            rows.append((Button(self.texts["note_button"], data=callbacks.NOTE),))
             source = source_line(c, node.source)
-            return Reply(text, flow.title, source, (*rows, tuple(nav)), "result", edit=edit)
+            return Reply(
+                text, flow.title, source, (*rows, tuple(nav)), "result", edit=edit, routes=routes
+            )
         return Reply(fill(c, node.text), flow.title, None, (*rows, tuple(nav)), "flow", edit=edit)

@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from bot.dialogue.state import State
 
 ReplyKind = Literal[
-    "answer", "suggest", "fallback", "crisis", "menu", "links", "flow", "result", "forget", "clear"
-]
+    "answer", "suggest", "fallback", "crisis", "menu", "links", "flow", "result", "forget", "clear",
+    "note",
+]  # fmt: skip
 Action = Literal["forget", "clear"]
 
 
@@ -46,6 +47,7 @@ class Reply:
     intent: str | None = None
     edit: bool = False  # a flow step the channel may show by editing the pressed message
     lead: str | None = None
+    routes: tuple[str, ...] = ()  # the routes shown, for the anonymous counts
 
 
 @dataclass
@@ -55,3 +57,5 @@ class Outcome:
     replies: list[Reply]
     state: State
     actions: list[Action] = field(default_factory=list)
+    # Anonymous daily counts: (what, which), e.g. ("answer", "already_paid|answer").
+    counts: list[tuple[str, str]] = field(default_factory=list)

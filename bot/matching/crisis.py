@@ -28,6 +28,7 @@ class CrisisDetector:
         self.urgent = AnyOf(rules.urgent)
         # Emoji and symbols vanish when text is folded: coded language is also read raw.
         self.coded = AnyOf(rules.categories.get("coded_language", ()))
+        self._categories = [(name, AnyOf(ps)) for name, ps in rules.categories.items()]
 
     def is_crisis(self, text: str) -> bool:
         """Danger statements are judged sentence by sentence; topic words message-wide.
@@ -45,6 +46,11 @@ class CrisisDetector:
             return False
         parts = [folded, *(fold(p, limit=None) for p in _CLAUSES.split(text))]
         return any(self.danger.search(p) and self._not_general(p) for p in parts)
+
+    def categories_fired(self, text: str) -> list[str]:
+        """The taxonomy categories whose patterns match anywhere (for explanations only)."""
+        folded = fold(text, limit=None)
+        return [name for name, any_of in self._categories if any_of.search(folded)]
 
     def _not_general(self, folded: str) -> bool:
         return not self.general.search(folded) or self.urgent.search(folded)

@@ -63,6 +63,7 @@ class Matcher:
         examples = sorted((iid, text) for iid, texts in content.intents.items() for text in texts)
         plain = [self.lexicon.apply(fold(text)) for _, text in examples]
         self.vocab = sorted({w for ws in plain for w in ws})
+        self._targets = sorted({*self.vocab, *self.lexicon.words})
         self._vocab_set = frozenset(self.vocab)
         # An example typed again (after normalising) is answered with certainty.
         self.verbatim = {" ".join(ws): iid for ws, (iid, _) in zip(plain, examples, strict=True)}
@@ -73,15 +74,18 @@ class Matcher:
     # ------------------------------------------------------------ text
 
     def _correct(self, word: str) -> str:
-        """Mend a misspelt word against the examples' vocabulary."""
+        """Mend a misspelt word against the examples' vocabulary and the lexicon's variants
+        (the result may be two words: "im" -> "i am")."""
         if word in self._vocab_set or len(word) < 4 or not word.isalpha():
             return word
         cached = self._typo_cache.get(word)
         if cached is None:
             # Typos rarely change the first letter; requiring it stops "mount" -> "amount".
             cutoff = 80 if len(word) < 7 else 75
-            hit = process.extractOne(word, self.vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
+            hit = process.extractOne(word, self._targets, scorer=fuzz.ratio, score_cutoff=cutoff)
             cached = hit[0] if hit and hit[0][0] == word[0] else word
+            # A misspelt variant ("sextroted") mends to the variant, then to its canonical word.
+            cached = self.lexicon.words.get(cached, cached)
             if len(self._typo_cache) < 50_000:
                 self._typo_cache[word] = cached
         return cached
@@ -98,7 +102,7 @@ class Matcher:
     def read(self, text: str) -> Reading:
         """One message's words, read once for every layer that needs them."""
         plain = self.lexicon.apply(fold(text))
-        words = [self._correct(w) for w in plain]
+        words = [x for w in plain for x in self._correct(w).split()]
         return Reading(plain, words, self._terms(words))
 
     @staticmethod
@@ -107,7 +111,7 @@ class Matcher:
         return [stem(w) for w in words]
 
     def query_words(self, text: str) -> list[str]:
-        return [self._correct(w) for w in self.lexicon.apply(fold(text))]
+        return [x for w in self.lexicon.apply(fold(text)) for x in self._correct(w).split()]
 
     # ------------------------------------------------------------ scoring
 
