@@ -146,5 +146,5 @@ def report_html(s: dict, since: str) -> str:
         "<h1>Guidance bot: what was shown</h1>"
         f"<p>Daily counts since {html.escape(since or 'the start')}. "
         "No chat, no message and no time finer than a day is counted.</p>"
-        f"<pre>{html.escape(tables(s))}</pre>{body}</html>"
+        f"{body}<h2>The figures</h2><pre>{html.escape(tables(s))}</pre></html>"
     )

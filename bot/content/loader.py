@@ -54,6 +54,7 @@ from bot.content.yaml_lines import LDict, LList, YamlError, line_of, load_file
 __all__ = ["ContentError", "Problem", "default_root", "load"]
 
 CONTENT_DIRS = ("intents", "responses", "flows")
+MAX_ANSWER = 1200  # characters of an answer's text: about 1.5 screens of a phone at default size
 TOP_KEYS = (
     "intents",
     "responses",
@@ -577,8 +578,16 @@ def load(root: Path | None = None) -> Content:
 
 
 def _check_lengths(c: Collector, content: Content) -> None:
-    """Render every answer and flow step once; none may exceed Telegram's limit."""
+    """Render every answer and flow step once; none may exceed Telegram's limit, and no
+    answer may run past about one and a half phone screens before its buttons."""
     for resp in content.responses.values():
+        body = len(resp.text)
+        if body > MAX_ANSWER:
+            c.add(
+                c.where.get(("response", resp.id), "responses"),
+                f"response '{resp.id}' text is {body} characters -> keep it under {MAX_ANSWER} "
+                "(about 1.5 phone screens); move detail into a guide or a related answer",
+            )
         size = len(render_response(content, resp))
         if size > MAX_MESSAGE:
             c.add(

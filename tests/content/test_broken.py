@@ -584,6 +584,13 @@ CASES = [
         ("thanks", "4096", "shorten"),
         in_block(RESPONSES, "thanks:"),
     ),
+    Case(
+        "answer-longer-than-a-phone-screen-and-a-half",
+        RESPONSES,
+        replace_in(RESPONSES, "Glad to help.", "Glad to help. " + "Keep going. " * 110),
+        ("thanks", "1200", "phone screens"),
+        in_block(RESPONSES, "thanks:"),
+    ),
     # --- cross-file: something missing altogether
     Case(
         "intent-with-no-response",
