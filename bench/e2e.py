@@ -116,11 +116,20 @@ def child(argv: list[str]) -> int:
         import cProfile
 
         prof = cProfile.Profile()
-        prof.runcall(app.run_polling, allowed_updates=tg.UPDATES)
+        prof.runcall(_serve, app, tg.UPDATES)
         prof.dump_stats(a.cprofile)
         return 0
-    app.run_polling(allowed_updates=tg.UPDATES)
+    _serve(app, tg.UPDATES)
     return 0
+
+
+def _serve(app, updates) -> None:
+    """Serve the way run_bot does: delivery.py polls, confirming updates once handled."""
+    import asyncio
+
+    from bot.channels.telegram.delivery import run_until_signalled
+
+    asyncio.run(run_until_signalled(app, allowed_updates=updates, webhook=None))
 
 
 class BotProcess:

@@ -38,6 +38,7 @@ import bot.channels.telegram.store as store_mod
 from bot.channels.telegram.store import (
     DB_NAME,
     DELETE_WINDOW,
+    LEDGER_TTL,
     MAX_MESSAGES,
     STATE_TTL,
     ChatStore,
@@ -552,7 +553,9 @@ def check_privacy_statement(text: str) -> None:
     guide = [b for b in bullets if "guide" in b]
     numbers = [b for b in bullets if "numbers" in b]
     labels = [b for b in bullets if "labels about the case" in b]
-    assert guide and numbers and labels, bullets
+    ledger = [b for b in bullets if "updates" in b]
+    assert guide and numbers and labels and ledger, bullets
+    assert "not which chat" in ledger[0] and _hours(LEDGER_TTL) in ledger[0]
     assert "where you are" in guide[0] and _hours(STATE_TTL) in guide[0]
     # Every label a state may hold (bot/dialogue/state.py, bot/matching/facts.py) is named.
     assert _hours(STATE_TTL) in labels[0]
@@ -562,8 +565,9 @@ def check_privacy_statement(text: str) -> None:
     assert f"last {MAX_MESSAGES} messages" in numbers[0]
     assert "/forget" in flat and "/clear" in flat
     assert "never store or log the text" in flat
+    assert "keeps only the message numbers" in flat  # /forget leaves what /clear needs
     stated = {int(h) for h in re.findall(r"(\d+) hours", flat)}
-    assert stated == {STATE_TTL // 3600, DELETE_WINDOW // 3600}  # no other promise
+    assert stated == {STATE_TTL // 3600, DELETE_WINDOW // 3600, LEDGER_TTL // 3600}
 
 
 def test_privacy_statement_matches_the_store(engine: Engine) -> None:
@@ -582,6 +586,7 @@ def test_schema_holds_only_what_privacy_says(tmp_path: Path) -> None:
     assert tables == {
         "chat_state": ["chat_id", "state", "updated"],
         "chat_messages": ["chat_id", "message_id", "sent"],
+        "handled_updates": ["update_id", "handled"],  # ids only: no chat, no text
     }
 
 
@@ -609,7 +614,9 @@ async def test_telegram_privacy_and_forget(
 
         [done] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "forget"))
         assert done["text"].startswith("Forgotten")
-        assert db_rows(data, CHAT) == ([], [])
+        await emu.wait_for(lambda: done["message_id"] in {m for (m,) in db_rows(data, CHAT)[1]})
+        states, kept = db_rows(data, CHAT)
+        assert states == [] and set(kept) >= set(ids)  # what /clear needs stays
         assert db_rows(data, bystander)[0]  # only this chat is forgotten
 
         # The old guide's buttons are now stale: the expired reply, not a step of the guide.

@@ -253,6 +253,7 @@ UI_TEXTS: tuple[str, ...] = (
     "note_button", "note_title", "note_intro", "note_when", "note_guide", "note_steps",
     "note_advice", "note_routes", "note_facts", "note_role", "note_age", "note_nation",
     "note_source", "note_sources", "note_nothing", "helpful_up", "helpful_down", "helpful_thanks",
+    "why_title", "why_usage",
 )  # fmt: skip
 
 # Responses that are variants of an intent's answer rather than intents of their own.

@@ -45,7 +45,7 @@ def short_timeouts(
     timeouts it asked for."""
     monkeypatch.setenv("GUIDANCE_CACHE_DIR", str(model_cache))
     asked: dict[str, dict] = {}
-    real = bot_telegram.HTTPXRequest
+    real = bot_telegram._DeadlineRequest
 
     def request(**kwargs: object) -> object:
         asked["requests"] = dict(kwargs)
@@ -56,7 +56,7 @@ def short_timeouts(
             asked["get_updates"] = dict(kwargs)
             super().__init__(**{**kwargs, "read_timeout": READ})  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bot_telegram, "HTTPXRequest", request)
+    monkeypatch.setattr(bot_telegram, "_DeadlineRequest", request)
     monkeypatch.setattr(bot_telegram, "_UpdatesRequest", Updates)
     return asked
 
@@ -68,12 +68,14 @@ FAULTS: dict[str, Callable[[BotApiEmulator], None]] = {
     "send reset": lambda emu: emu.drop_next("sendMessage"),
     "send non-JSON 200": lambda emu: emu.malformed_next("sendMessage"),
     "send non-JSON 502": lambda emu: emu.malformed_next("sendMessage", status=502),
+    "send truncated": lambda emu: emu.truncated_next("sendMessage"),
     "send lost": lambda emu: emu.fail_next("sendMessage", status=500, times=SEND_TRIES),
     "poll 429": lambda emu: emu.fail_next("getUpdates", status=429, retry_after=1),
     "poll 500": lambda emu: emu.fail_next("getUpdates", status=500),
     "poll timeout": lambda emu: emu.delay_next("getUpdates", POLL_DELAY),
     "poll reset": lambda emu: emu.drop_next("getUpdates"),
     "poll non-JSON 200": lambda emu: emu.malformed_next("getUpdates"),
+    "poll truncated": lambda emu: emu.truncated_next("getUpdates"),
 }
 # The first copy may reach the chat although the client timed out, then the retry sends it
 # again: the Bot API has no idempotency key, so at-least-once is the price of retrying.
@@ -81,10 +83,9 @@ MAY_DUPLICATE = {"send timeout"}
 # No successful send after the retries: the error handler's apology is the answer, and the
 # failure is logged.
 APOLOGY = {"send lost"}
-# A 200 whose body is not JSON is a TelegramError, not a NetworkError, so `retry` in
-# bot/channels/telegram/send.py does not retry it: today the apology is sent (and logged); a
-# retry would be fine too.
-APOLOGY_OR_ANSWER = {"send non-JSON 200"}
+# A 200 whose body is not JSON (or is cut short) is retried like a network error: answered
+# once. Kept as a set so a fault that may end in the apology can be named here.
+APOLOGY_OR_ANSWER: set[str] = set()
 
 
 def _single_reply_events(engine: Engine, content: Content) -> list[tuple[str, str]]:

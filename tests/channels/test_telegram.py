@@ -26,11 +26,12 @@ from telegram.ext import Application
 
 from bot.channels.telegram import html as tgformat
 from bot.channels.telegram.app import UPDATES, build_application
+from bot.channels.telegram.delivery import serving
 from bot.channels.telegram.store import DB_NAME
 from bot.content import Content
 from bot.dialogue import Command, Engine, Media, Outcome, Press, Reply, State, Text
 from tests.support import COMMANDS, REPO, TEXTS
-from tests.support.emulator import MEDIA_KINDS, NOT_MODIFIED, BotApiEmulator, polling
+from tests.support.emulator import MEDIA_KINDS, NOT_MODIFIED, BotApiEmulator
 
 TOKEN = "123:TESTtoken_d41d8cd98f"  # distinctive, so a leak into logs or stderr is visible
 CHAT, GROUP, USER = 5001, -100_700, 9001
@@ -42,44 +43,18 @@ pytestmark = pytest.mark.e2e
 # ---------------------------------------------------------------- fixtures and helpers
 
 
-@pytest.fixture
-def warm_cache(engine: Engine, model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each Application builds an Engine; the session's trained model makes that quick."""
-    monkeypatch.setenv("GUIDANCE_CACHE_DIR", str(model_cache))
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator(token=TOKEN) as emulator:
-        yield emulator
-
-
 @contextlib.asynccontextmanager
 async def running(
     emu: BotApiEmulator,
     content: Content,
     data_dir: Path,
 ) -> AsyncIterator[Application]:
-    """The Application run_bot builds, started the way run_polling starts it."""
+    """The Application run_bot builds, served the way run_bot serves it (long polls of 1 s)."""
     app = build_application(
         content, TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, data_dir=data_dir
     )
-    await app.initialize()
-    await app.post_init(app)  # type: ignore[misc]
-    async with polling(app, allowed_updates=UPDATES):
+    async with serving(app, allowed_updates=UPDATES, poll_timeout=1):
         yield app
-    await app.post_shutdown(app)  # type: ignore[misc]
-
-
-@pytest.fixture
-async def app(
-    emu: BotApiEmulator,
-    content: Content,
-    tmp_path: Path,
-    warm_cache: None,
-) -> AsyncIterator[Application]:
-    async with running(emu, content, tmp_path / "data") as application:
-        yield application
 
 
 def plain(reply: Reply, **extra: str | None) -> str:
@@ -292,15 +267,29 @@ async def test_state_older_than_a_day_expires(
     assert "expired" in shown["text"] and shown["message_id"] != msg["message_id"]
 
 
-async def test_forget_erases_the_rows(
+async def test_forget_erases_the_state_and_keeps_what_clear_needs(
     emu: BotApiEmulator, app: Application, engine: Engine, tmp_path: Path
 ) -> None:
-    await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "contact"))
+    """The issue's scenario: /start, a case, /forget, one more question, /clear: nothing
+    deletable stays on screen (the user's description of the case included)."""
+    mine = [emu.user_sends_command(CHAT, "start")]
+    await emu.wait_for(lambda: len(emu.sent(CHAT)) == 1)
+    mine.append(emu.user_sends_text(CHAT, "a year 9 boy paid £100 and he wants more"))
+    await emu.wait_for(lambda: len(emu.sent(CHAT)) >= 2)
     states, messages = db_rows(tmp_path / "data", CHAT)
     assert states and messages
-    [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "forget"))
+    before = len(emu.sent(CHAT))
+    [msg] = await replies_to(emu, CHAT, lambda: mine.append(emu.user_sends_command(CHAT, "forget")))
     assert msg["text"] == plain(engine.handle(State(), Command("forget")).replies[0])
-    assert db_rows(tmp_path / "data", CHAT) == ([], [])
+    wanted = {*mine, msg["message_id"]}
+    await emu.wait_for(lambda: {m for (m,) in db_rows(tmp_path / "data", CHAT)[1]} >= wanted)
+    assert db_rows(tmp_path / "data", CHAT)[0] == []  # the guide position and case labels
+    mine.append(emu.user_sends_text(CHAT, "what are the signs"))
+    await emu.wait_for(lambda: len(emu.sent(CHAT)) > before + 1)
+    mine.append(emu.user_sends_command(CHAT, "clear"))
+    everything = {*mine, *(m["message_id"] for m in emu.sent(CHAT))}
+    await emu.wait_for(lambda: set(emu.deleted(CHAT)) >= everything)
+    await emu.wait_for(lambda: db_rows(tmp_path / "data", CHAT) == ([], []))
 
 
 async def test_clear_deletes_the_chat_and_sends_nothing(
@@ -313,8 +302,8 @@ async def test_clear_deletes_the_chat_and_sends_nothing(
     mine.append(emu.user_sends_command(CHAT, "clear"))
     everything = {*mine, *(m["message_id"] for m in emu.sent(CHAT))}
     await emu.wait_for(lambda: set(emu.deleted(CHAT)) >= everything)
+    await emu.wait_for(lambda: db_rows(tmp_path / "data", CHAT) == ([], []))
     assert len(emu.sent(CHAT)) == 2  # nothing new: a quick exit leaves no trace
-    assert db_rows(tmp_path / "data", CHAT) == ([], [])
 
     # If the batch call fails, each message is deleted on its own.
     other = CHAT + 1

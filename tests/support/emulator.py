@@ -197,11 +197,12 @@ def _entity_for_tag(tag: str, attrs: dict[str, str]) -> JSON | None | bool:
 
 @dataclass
 class _Fault:
-    kind: str  # "error" | "delay" | "drop" | "malformed"
+    kind: str  # "error" | "delay" | "drop" | "malformed" | "truncated" | "drip"
     status: int = 200
     description: str | None = None
     retry_after: int = 1
     seconds: float = 0.0
+    chat_id: int | None = None  # only calls for this chat (None: any call of the method)
 
 
 class BotApiEmulator:
@@ -242,6 +243,9 @@ class BotApiEmulator:
         self._file_seq = itertools.count(1)
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
+        self._holds: dict[str, int] = {}  # method -> calls still let through before the hold
+        self._released = asyncio.Event()
+        self.held = 0  # calls being held right now
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -272,6 +276,7 @@ class BotApiEmulator:
     async def stop(self) -> None:
         """Release pending long polls/delays first so the server shuts down immediately."""
         self._closing.set()
+        self.release()
         self._notify()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -292,10 +297,13 @@ class BotApiEmulator:
         retry_after: int = 1,
         description: str | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
         """Answer the next ``times`` calls of ``method`` (``"*"`` = any method) with an error:
-        429 carries ``parameters.retry_after``; 5xx/403/... carry Telegram-like descriptions."""
-        self._add_fault(method, _Fault("error", status, description, retry_after), times)
+        429 carries ``parameters.retry_after``; 5xx/403/... carry Telegram-like descriptions.
+        With ``chat_id``, only calls for that chat fail (a per-chat flood limit)."""
+        fault = _Fault("error", status, description, retry_after, chat_id=chat_id)
+        self._add_fault(method, fault, times)
 
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Wait ``seconds`` before processing normally (the call still takes effect even if the
@@ -309,6 +317,26 @@ class BotApiEmulator:
     def malformed_next(self, method: str, *, status: int = 200, times: int = 1) -> None:
         """Answer with a non-JSON body, like a misbehaving proxy in front of Telegram."""
         self._add_fault(method, _Fault("malformed", status=status), times)
+
+    def truncated_next(self, method: str, *, times: int = 1) -> None:
+        """Answer with a JSON body cut short (a connection closed mid-answer by a proxy); the
+        call does not take effect."""
+        self._add_fault(method, _Fault("truncated"), times)
+
+    def drip_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Take effect, then send the answer one byte every ``seconds``: each read arrives well
+        inside any read timeout, so only a total deadline ends it."""
+        self._add_fault(method, _Fault("drip", seconds=seconds), times)
+
+    def hold(self, method: str, *, after: int = 0) -> None:
+        """Let ``after`` more calls of ``method`` through, then hold every further one without
+        acting on it until :meth:`release` (which drops them): the moment to kill the bot."""
+        self._holds[method.lower()] = after
+
+    def release(self) -> None:
+        self._holds.clear()
+        self._released.set()
+        self._released = asyncio.Event()
 
     def _add_fault(self, method: str, fault: _Fault, times: int) -> None:
         self._faults[method.lower()].extend(copy.copy(fault) for _ in range(times))
@@ -402,6 +430,10 @@ class BotApiEmulator:
                 raise ValueError(f"{kind} messages cannot have a caption")
             extra["caption"] = caption
         return self._user_message(chat_id, user_id, chat_type, first_name, extra)
+
+    def user_sends_message(self, chat_id: int, fields: JSON, *, first_name: str = "Tester") -> int:
+        """Any other kind of private message, e.g. ``{"location": {...}}``, ``{"contact": ...}``."""
+        return self._user_message(chat_id, None, None, first_name, copy.deepcopy(fields))
 
     def user_sends_photo(self, chat_id: int, caption: str | None = None, **kw: Any) -> int:
         return self.user_sends_media(chat_id, "photo", caption, **kw)
@@ -506,8 +538,11 @@ class BotApiEmulator:
             return _bad("can't parse request parameters").response()
         self.calls.append((name, params))
         try:
-            fault = next((self._faults[k].popleft() for k in (name.lower(), "*")
-                          if self._faults.get(k)), None)  # fmt: skip
+            if await self._held(name.lower(), request):
+                raise asyncio.CancelledError  # dropped: the call never took effect
+            fault = self._take_fault(name.lower(), params)
+            if fault is not None and fault.kind in ("truncated", "drip"):
+                return await self._answer_badly(fault, name.lower(), params, request)
             if fault is not None and fault.kind == "drop":
                 if request.transport is not None:
                     request.transport.abort()
@@ -528,6 +563,52 @@ class BotApiEmulator:
             return exc.response()
         finally:
             self._notify()
+
+    def _take_fault(self, method: str, params: JSON) -> _Fault | None:
+        chat = _chat_id(params.get("chat_id"))
+        for key in (method, "*"):
+            queue = self._faults.get(key)
+            for fault in list(queue or ()):
+                if fault.chat_id is None or fault.chat_id == chat:
+                    queue.remove(fault)  # type: ignore[union-attr]
+                    return fault
+        return None
+
+    async def _held(self, method: str, request: web.Request) -> bool:
+        if method not in self._holds:
+            return False
+        if self._holds[method] > 0:
+            self._holds[method] -= 1
+            return False
+        self.held += 1
+        self._notify()
+        try:
+            await self._released.wait()
+        finally:
+            self.held -= 1
+        if request.transport is not None:
+            request.transport.abort()
+        return True
+
+    async def _answer_badly(
+        self, fault: _Fault, method: str, params: JSON, request: web.Request
+    ) -> web.StreamResponse:
+        if fault.kind == "truncated":
+            cut = '{"ok": true, "result": {"message_id'
+            return web.Response(text=cut, content_type="application/json")
+        result = self._dispatch(method, params)
+        if asyncio.iscoroutine(result):
+            result = await result
+        body = json.dumps({"ok": True, "result": result}).encode()
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = len(body)
+        await response.prepare(request)
+        for i in range(len(body)):
+            if self._closing.is_set():
+                break
+            await response.write(body[i : i + 1])
+            await asyncio.sleep(fault.seconds)
+        return response
 
     def _dispatch(self, method: str, params: JSON) -> Any:
         if handler := getattr(self, f"_api_{method}", None):

@@ -1,10 +1,12 @@
 """Telegram handlers: updates become dialogue events, replies become HTML messages.
 
 As thin as the terminal channel where it can be. What only Telegram needs
-lives here: per-chat locks and persistence, deleting media unopened, group
-etiquette, inline articles and the /clear quick exit. Every sentence comes
-from the dialogue or responses/ui.yaml. Message text, captions and inline
-queries are never logged, stored, forwarded or echoed back; files are never
+lives here: per-chat locks and persistence, deleting media (and contact cards) unopened,
+group etiquette, inline articles and the /clear quick exit. Every update that touches a chat
+takes that chat's lock before its first request to Telegram (a button press before its
+acknowledgement), so a chat's updates are handled one at a time, in the order they came.
+Every sentence comes from the dialogue or responses/ui.yaml. Message text, captions and
+inline queries are never logged, stored, forwarded or echoed back; files are never
 downloaded.
 """
 
@@ -15,6 +17,7 @@ import logging
 import re
 from collections import deque
 from contextlib import suppress
+from datetime import datetime
 from functools import partial
 
 from telegram import (
@@ -22,6 +25,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     Chat,
+    InlineQuery,
     InlineQueryResultsButton,
     Message,
     MessageEntity,
@@ -40,18 +44,21 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.counts import DailyCounts
 from bot.channels.telegram import html as tgformat
 from bot.channels.telegram import inline
 from bot.channels.telegram.send import delete_messages, edit_in_place, retry, send_parts
 from bot.channels.telegram.store import ChatStore
 from bot.content import Content
 from bot.dialogue import Button, Command, Engine, Event, Media, Press, Reply, State, Text
+from bot.matching.explain import explain_text
 
 log = logging.getLogger(__name__)
 
 INLINE_CACHE_SECONDS = 30
 MEDIA = (filters.PHOTO | filters.VIDEO | filters.ANIMATION | filters.Document.ALL | filters.VOICE
-         | filters.VIDEO_NOTE | filters.Sticker.ALL | filters.AUDIO)  # fmt: skip
+         | filters.VIDEO_NOTE | filters.Sticker.ALL | filters.AUDIO
+         | filters.CONTACT)  # fmt: skip  # a contact card identifies someone: removed like media
 MAX_LOCKS = 10_000
 
 
@@ -80,34 +87,52 @@ async def publish_commands(bot: Bot, content: Content) -> None:
         log.warning("could not set the command menu: %s", type(exc).__name__)
 
 
+def register(app: Application, handlers: TelegramHandlers) -> None:
+    """Route each kind of update to its handler; order matters (/why before other commands)."""
+    h = handlers
+    new, private = filters.UpdateType.MESSAGE, filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("why", h.on_why, filters=new & private))
+    app.add_handler(CommandHandler(list(h.content.commands), h.on_command, filters=new))
+    app.add_handler(MessageHandler(new & private & filters.COMMAND, h.on_command))
+    app.add_handler(MessageHandler(new & private & filters.TEXT, h.on_text))
+    app.add_handler(
+        MessageHandler(
+            new & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, h.on_group_text
+        )
+    )
+    app.add_handler(MessageHandler(new & private & MEDIA, h.on_media))
+    app.add_handler(MessageHandler(new & private, h.on_other))  # locations, polls, ...
+    app.add_handler(CallbackQueryHandler(h.on_press))
+    app.add_handler(InlineQueryHandler(h.on_inline))
+    app.add_error_handler(h.on_error)
+
+
+def why_reply(engine: Engine, message: Message) -> Reply:
+    texts = engine.replies.texts
+    _, _, arg = (message.text or "").partition(" ")
+    replied = message.reply_to_message
+    text = arg.strip() or (replied.text if replied and replied.text else "")
+    if not text:
+        return Reply(texts["why_usage"], texts["why_title"], kind="note")
+    return Reply(explain_text(engine.triage, text), texts["why_title"], kind="note")
+
+
 class TelegramHandlers:
     """The update handlers, with the engine and chat store they share."""
 
-    def __init__(self, engine: Engine, store: ChatStore) -> None:
-        self.engine = engine
-        self.content = engine.content
+    def __init__(
+        self,
+        engine: Engine,
+        store: ChatStore,
+        counts: DailyCounts | None = None,
+        editors: frozenset[int] = frozenset(),
+    ) -> None:
+        self.engine, self.content, self.store = engine, engine.content, store
+        self.counts = counts  # anonymous daily counts; None when switched off
+        self.editors = editors  # chats that may ask /why
         self.texts = engine.replies.texts
-        self.store = store
         self._explained_albums: deque[str] = deque(maxlen=50)
         self._locks = ChatLocks()
-
-    def register(self, app: Application) -> None:
-        new, private = filters.UpdateType.MESSAGE, filters.ChatType.PRIVATE
-        names = list(self.content.commands)
-        app.add_handler(CommandHandler(names, self.on_command, filters=new))
-        app.add_handler(MessageHandler(new & private & filters.COMMAND, self.on_command))
-        app.add_handler(MessageHandler(new & private & filters.TEXT, self.on_text))
-        app.add_handler(
-            MessageHandler(
-                new & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, self.on_group_text
-            )
-        )
-        app.add_handler(MessageHandler(new & private & MEDIA, self.on_media))
-        app.add_handler(CallbackQueryHandler(self.on_press))
-        app.add_handler(InlineQueryHandler(self.on_inline))
-        app.add_error_handler(self.on_error)
-
-    # ------------------------------------------------------------ lifecycle
 
     async def post_init(self, app: Application) -> None:
         await publish_commands(app.bot, self.content)
@@ -142,49 +167,59 @@ class TelegramHandlers:
             await self._run(context.bot, message.chat, Text(text, group=True), source=message)
 
     async def on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Delete any image or file unopened (never get_file); the dialogue says why."""
+        """Delete any image, file or contact card unopened (never get_file); the dialogue says
+        why. Its id is kept for /clear until the delete is known to have worked."""
         message = _message(update)
-        try:
-            await retry(message.delete)
-            deleted = True
-        except TelegramError:
-            deleted = False
-            self.store.remember_message(message.chat_id, message.message_id)
-        album = message.media_group_id
-        if deleted and album and album in self._explained_albums:
-            return  # one explanation per album
-        if album:
-            self._explained_albums.append(album)
-        await self._run(context.bot, message.chat, Media(deleted))
+        self.store.remember_message(message.chat_id, message.message_id)
+        async with self._locks.get(message.chat_id):
+            deleted = await _delete_unopened(message)
+            if deleted:
+                self.store.forget_messages(message.chat_id, [message.message_id])
+            album = message.media_group_id
+            if deleted and album and album in self._explained_albums:
+                return  # one explanation per album
+            if album:
+                self._explained_albums.append(album)
+            await self._turn(context.bot, message.chat, Media(deleted), source=None, edit=None)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Locations, venues, polls, dice and every other kind: kept for /clear and answered
+        with the menu's short prompt; service messages (pins and the like) only kept."""
+        message = _message(update)
+        self.store.remember_message(message.chat_id, message.message_id)
+        if not filters.StatusUpdate.ALL.check_update(update):
+            await self._run(context.bot, message.chat, Text(""), source=message)
+
+    async def on_why(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/why for editors' chats: why the bot answers a text as it does (the text after
+        /why, or the message replied to), computed now and never stored."""
+        message = _message(update)
+        if message.chat_id not in self.editors:
+            await self.on_command(update, context)  # to anyone else, an unknown command
+            return
+        self.store.remember_message(message.chat_id, message.message_id)
+        reply = why_reply(self.engine, message)
+        await self._send(context.bot, message.chat, reply, record=True, source=message)
 
     async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
             return
-        with suppress(BadRequest):  # already answered or too old: still act on the press
-            await retry(query.answer)
-        if query.message is None:
-            return  # a button under an inline-mode message; those only carry links
+        if query.message is None:  # a button under an inline-mode message: only links there
+            with suppress(TelegramError):
+                await retry(query.answer)
+            return
         edit = query.message if isinstance(query.message, Message) else None
         group = query.message.chat.type != ChatType.PRIVATE
-        event = Press(query.data or "", group=group)
-        await self._run(context.bot, query.message.chat, event, edit=edit)
+        event = Press(query.data or "", group=group, when=local_time())
+        async with self._locks.get(query.message.chat.id):  # before the acknowledgement
+            with suppress(TelegramError):  # answered, too old or unreachable: still act on it
+                await retry(query.answer)
+            await self._turn(context.bot, query.message.chat, event, source=None, edit=edit)
 
     async def on_inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.inline_query
-        if query is None:
-            return
-        results = inline.articles(self.engine.inline(query.query), self.content)
-        button = InlineQueryResultsButton(self.texts["inline_open_button"], start_parameter="links")
-        await retry(
-            partial(
-                query.answer,
-                results[: InlineQueryLimit.RESULTS],
-                cache_time=INLINE_CACHE_SECONDS,
-                is_personal=True,
-                button=button,
-            )
-        )
+        if update.inline_query is not None:
+            await _answer_inline(update.inline_query, self.engine)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log only the error type and update id, tell the user where possible, keep running."""
@@ -220,21 +255,24 @@ class TelegramHandlers:
         private = chat.type == ChatType.PRIVATE
         before = self.store.state(chat.id)
         outcome = self.engine.handle(State.from_dict(before), event)
+        if self.counts:
+            self.counts.add(outcome.counts)
         clear = "clear" in outcome.actions
         to_delete = self.store.deletable_messages(chat.id) if clear else []
         forget = "forget" in outcome.actions
         after = outcome.state.to_dict()
         if forget:
-            self.store.forget(chat.id)
+            self.store.forget_state(chat.id)  # the message ids stay: /clear still needs them
         elif after != before:
             self.store.save_state(chat.id, after)
         if clear:
-            await delete_messages(bot, chat.id, to_delete)
-            return  # a quick exit leaves nothing behind, not even a confirmation
+            # Ids are erased only once their deletes have worked: a failed /clear can be
+            # repeated. A quick exit leaves nothing behind, not even a confirmation.
+            done = await delete_messages(bot, chat.id, to_delete)
+            self.store.forget_messages(chat.id, done)
+            return
         for reply in outcome.replies:
-            await self._send(
-                bot, chat, reply, source=source, edit=edit, record=private and not forget
-            )
+            await self._send(bot, chat, reply, source=source, edit=edit, record=private)
 
     async def _send(
         self,
@@ -280,6 +318,38 @@ class TelegramHandlers:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+async def _answer_inline(query: InlineQuery, engine: Engine) -> None:
+    results = inline.articles(engine.inline(query.query), engine.content)
+    label = engine.replies.texts["inline_open_button"]
+    button = InlineQueryResultsButton(label, start_parameter="links")
+    await retry(
+        partial(
+            query.answer,
+            results[: InlineQueryLimit.RESULTS],
+            cache_time=INLINE_CACHE_SECONDS,
+            is_personal=True,
+            button=button,
+        )
+    )
+
+
+async def _delete_unopened(message: Message) -> bool:
+    """True if the message is gone: deleted now, or already gone after an answer that was lost
+    on the way back (the retry then hears "not found")."""
+    try:
+        await retry(message.delete)
+    except BadRequest as exc:
+        return "not found" in exc.message.lower()
+    except TelegramError:
+        return False
+    return True
+
+
+def local_time() -> str:
+    """The server's local date and time, for a note for the record."""
+    return datetime.now().astimezone().strftime("%d %B %Y, %H:%M %Z")
 
 
 def _message(update: Update) -> Message:

@@ -25,7 +25,7 @@ _SEPARATORS = ("\n\n", "\n", " ")
 
 @dataclass(frozen=True)
 class Block:
-    """A plain-text block and the one tag (b, i or none) that wraps it."""
+    """A plain-text block and the one tag (b, i, pre or none) that wraps it."""
 
     text: str
     tag: str | None = None
@@ -45,7 +45,8 @@ def blocks(reply: Reply, *, footer: str | None = None) -> list[Block]:
     parts = [
         Block(reply.lead or ""),
         Block(reply.title or "", "b"),
-        Block(reply.text),
+        # A note for the record is one preformatted block: a tap copies it whole.
+        Block(reply.text, "pre" if reply.kind == "note" else None),
         Block(reply.source or "", "i"),
         Block(footer or ""),
     ]

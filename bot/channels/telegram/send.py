@@ -8,30 +8,38 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from functools import partial
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 T = TypeVar("T")
 SEND_TRIES, BACKOFF = 3, 0.5
 
 
 async def retry(call: Callable[[], Awaitable[T]]) -> T:
-    """Retry network faults, time-outs and 5xx (PTB raises NetworkError) with a short backoff.
+    """Retry network faults, time-outs, 5xx (PTB raises NetworkError) and answers that are not
+    JSON or are cut short, with a short backoff.
 
-    A 400 never improves on retry; 429s are retried inside AIORateLimiter using retry_after.
+    A 400 never improves on retry; 429s are retried by the rate limiter using retry_after.
+    A retried call may have taken effect the first time: a duplicate is preferred to a loss.
     """
     for attempt in range(1, SEND_TRIES):
         try:
             return await call()
         except BadRequest:
             raise
-        except NetworkError:
+        except TelegramError as exc:
+            if not retryable(exc):
+                raise
             await asyncio.sleep(BACKOFF * attempt)
     return await call()
+
+
+def retryable(exc: TelegramError) -> bool:
+    """A network fault, or an answer PTB could not read (it raises a bare TelegramError)."""
+    return isinstance(exc, NetworkError) or type(exc) is TelegramError
 
 
 async def edit_in_place(
@@ -79,13 +87,32 @@ async def send_parts(
         on_sent(sent.message_id)
 
 
-async def delete_messages(bot: Bot, chat_id: int, message_ids: list[int]) -> None:
-    """Delete what Telegram still allows, newest first; failures are expected and ignored."""
+async def delete_messages(bot: Bot, chat_id: int, message_ids: list[int]) -> list[int]:
+    """Delete what Telegram still allows, newest first; return the ids dealt with for good.
+
+    Deleted, or refused for good (too old, already gone: a 400), an id is done. One that
+    met a network fault or a server error is not: it stays for the next /clear, and so do the
+    batches after a batch that could not get through.
+    """
+    done: list[int] = []
     for start in range(0, len(message_ids), 100):  # deleteMessages takes up to 100 ids
         batch = message_ids[start : start + 100]
         try:
             await retry(partial(bot.delete_messages, chat_id, batch))
+        except BadRequest:
+            done += [m for m in batch if await _delete_one(bot, chat_id, m)]
         except TelegramError:
-            for message_id in batch:
-                with suppress(TelegramError):
-                    await bot.delete_message(chat_id, message_id)
+            return done  # an outage: try again at the next /clear
+        else:
+            done += batch
+    return done
+
+
+async def _delete_one(bot: Bot, chat_id: int, message_id: int) -> bool:
+    try:
+        await retry(partial(bot.delete_message, chat_id, message_id))
+    except (BadRequest, Forbidden):
+        return True  # can never be deleted by the bot: nothing to try again
+    except TelegramError:
+        return False
+    return True

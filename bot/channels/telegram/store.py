@@ -1,23 +1,34 @@
-"""Per-chat persistence in SQLite: the flow position and the message ids /clear may delete.
+"""Per-chat persistence in SQLite: the flow position, the message ids /clear may delete, and
+a short ledger of handled update ids.
 
 Why not PTB's persistence: rows are written the moment they change (nothing to
 flush, nothing lost on a crash or SIGKILL), and the schema itself shows what is
-kept - chat ids, message ids, the engine's small JSON state and timestamps.
+kept - chat ids, message ids, update ids, the engine's small JSON state and timestamps.
 Never message text, captions or queries.
+
+Storage is best-effort for what is not needed to answer: a write that fails (a full disk, a
+database locked by another process) is logged by its error type and the bot answers anyway.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "guidance.sqlite3"
 STATE_TTL = 24 * 3600  # a flow left for a day starts afresh (PTB timeouts aren't persisted)
 DELETE_WINDOW = 48 * 3600  # Telegram lets bots delete messages for 48 hours
 MAX_MESSAGES = 200  # ids kept per private chat for /clear
+LEDGER_TTL = 24 * 3600  # Telegram keeps an unconfirmed update for 24 hours at most
 PURGE_EVERY = 60  # seconds between sweeps for expired rows of all chats
+BUSY_TIMEOUT = 0.5  # seconds a statement waits for a lock held by another process
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chat_state (
@@ -31,35 +42,67 @@ CREATE TABLE IF NOT EXISTS chat_messages (
     sent REAL NOT NULL,
     PRIMARY KEY (chat_id, message_id)
 );
+CREATE TABLE IF NOT EXISTS handled_updates (
+    update_id INTEGER PRIMARY KEY,
+    handled REAL NOT NULL
+);
 """
+
+
+def owner_only(data_dir: Path) -> None:
+    """Tighten the folder to 0700 and the database files to 0600, whatever they were."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = data_dir / f"{DB_NAME}{suffix}"
+        if path.exists():
+            os.chmod(path, 0o600)
 
 
 class ChatStore:
     """A tiny synchronous store: every call is one indexed statement on a local file."""
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        owner_only(data_dir)
         self.path = data_dir / DB_NAME
-        self.path.touch(mode=0o600, exist_ok=True)  # chat ids are personal data: owner only
-        self._db = sqlite3.connect(self.path, isolation_level=None)  # autocommit
-        # Write-ahead log without a disk sync per statement: a few statements a message
-        # cost ~2 ms each otherwise; a power cut can lose the last moments of flow positions.
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not freed
-        self._db.executescript(SCHEMA)
+        old_umask = os.umask(0o077)  # the -wal and -shm files SQLite creates: owner only too
+        try:
+            self.path.touch(mode=0o600, exist_ok=True)  # chat ids are personal data
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT)
+            # Write-ahead log without a disk sync per statement: a few statements a message
+            # cost ~2 ms each otherwise; a power cut can lose the last moments of positions.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten
+            self._db.executescript(SCHEMA)
+        finally:
+            os.umask(old_umask)
+        owner_only(data_dir)
         self._purged = 0.0
         self._purge()
 
+    def _write(self, sql: str, args: tuple = ()) -> bool:
+        """One best-effort write: False (and a log line with the error type) if it failed."""
+        try:
+            self._db.execute(sql, args)
+        except sqlite3.Error as exc:
+            log.warning("storage write failed: %s", type(exc).__name__)
+            return False
+        return True
+
     def state(self, chat_id: int) -> dict:
-        """The stored engine state, or {} if there is none or it has expired."""
-        row = self._db.execute(
-            "SELECT state, updated FROM chat_state WHERE chat_id = ?", (chat_id,)
-        ).fetchone()
+        """The stored engine state, or {} if there is none, it has expired or can't be read."""
+        try:
+            row = self._db.execute(
+                "SELECT state, updated FROM chat_state WHERE chat_id = ?", (chat_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            log.warning("storage read failed: %s", type(exc).__name__)
+            return {}
         if row is None:
             return {}
         if row[1] < time.time() - STATE_TTL:
-            self._db.execute("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
+            self._write("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
             return {}
         try:
             data = json.loads(row[0])
@@ -73,15 +116,16 @@ class ChatStore:
         if now - self._purged < PURGE_EVERY:
             return
         self._purged = now
-        self._db.execute("DELETE FROM chat_state WHERE updated < ?", (now - STATE_TTL,))
-        self._db.execute("DELETE FROM chat_messages WHERE sent < ?", (now - DELETE_WINDOW,))
+        self._write("DELETE FROM chat_state WHERE updated < ?", (now - STATE_TTL,))
+        self._write("DELETE FROM chat_messages WHERE sent < ?", (now - DELETE_WINDOW,))
+        self._write("DELETE FROM handled_updates WHERE handled < ?", (now - LEDGER_TTL,))
 
     def save_state(self, chat_id: int, state: dict) -> None:
         self._purge()
         if not state:
-            self._db.execute("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
+            self._write("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
             return
-        self._db.execute(
+        self._write(
             "INSERT INTO chat_state (chat_id, state, updated) VALUES (?, ?, ?) "
             "ON CONFLICT(chat_id) DO UPDATE SET state = excluded.state, updated = excluded.updated",
             (chat_id, json.dumps(state, sort_keys=True), time.time()),
@@ -91,11 +135,11 @@ class ChatStore:
         """Keep a message id for /clear; only the newest MAX_MESSAGES per chat are kept."""
         self._purge()
         now = time.time()
-        self._db.execute(
+        self._write(
             "INSERT OR REPLACE INTO chat_messages (chat_id, message_id, sent) VALUES (?, ?, ?)",
             (chat_id, message_id, now),
         )
-        self._db.execute(
+        self._write(
             "DELETE FROM chat_messages WHERE chat_id = ? AND (sent < ? OR message_id NOT IN "
             "(SELECT message_id FROM chat_messages WHERE chat_id = ? "
             "ORDER BY message_id DESC LIMIT ?))",
@@ -104,18 +148,63 @@ class ChatStore:
 
     def deletable_messages(self, chat_id: int) -> list[int]:
         """Ids still inside Telegram's deletion window, newest first."""
-        rows = self._db.execute(
-            "SELECT message_id FROM chat_messages WHERE chat_id = ? AND sent >= ? "
-            "ORDER BY message_id DESC",
-            (chat_id, time.time() - DELETE_WINDOW),
-        )
+        try:
+            rows = self._db.execute(
+                "SELECT message_id FROM chat_messages WHERE chat_id = ? AND sent >= ? "
+                "ORDER BY message_id DESC",
+                (chat_id, time.time() - DELETE_WINDOW),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("storage read failed: %s", type(exc).__name__)
+            return []
         return [mid for (mid,) in rows]
+
+    def forget_messages(self, chat_id: int, message_ids: Iterable[int]) -> None:
+        """Erase the ids /clear (or a media delete) has dealt with, from the file and its log."""
+        ids = list(message_ids)
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            self._write(
+                f"DELETE FROM chat_messages WHERE chat_id = ? AND message_id IN ({marks})",
+                (chat_id, *batch),
+            )
+        if ids:
+            self._write("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def forget_state(self, chat_id: int) -> None:
+        """/forget: erase the guide position and case labels; keep what /clear must delete."""
+        self._write("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
+        self._write("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def forget(self, chat_id: int) -> None:
         """Erase every row this chat has, from the database file and its write-ahead log."""
-        self._db.execute("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
-        self._db.execute("DELETE FROM chat_messages WHERE chat_id = ?", (chat_id,))
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._write("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
+        self._write("DELETE FROM chat_messages WHERE chat_id = ?", (chat_id,))
+        self._write("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # ------------------------------------------------------------ the update ledger
+
+    def handled(self, update_id: int) -> bool:
+        """True if this update was handled already (a redelivery must then be a no-op)."""
+        try:
+            row = self._db.execute(
+                "SELECT 1 FROM handled_updates WHERE update_id = ?", (update_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            log.warning("storage read failed: %s", type(exc).__name__)
+            return False
+        return row is not None
+
+    def mark_handled(self, update_id: int) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO handled_updates (update_id, handled) VALUES (?, ?)",
+            (update_id, time.time()),
+        )
+
+    def confirmed_below(self, update_id: int) -> None:
+        """Telegram confirmed every update below this id: it will never send them again."""
+        self._write("DELETE FROM handled_updates WHERE update_id < ?", (update_id,))
 
     def close(self) -> None:
         self._db.close()
