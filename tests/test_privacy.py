@@ -553,7 +553,7 @@ def check_privacy_statement(text: str) -> None:
     guide = [b for b in bullets if "guide" in b]
     numbers = [b for b in bullets if "numbers" in b]
     labels = [b for b in bullets if "labels about the case" in b]
-    ledger = [b for b in bullets if "updates" in b]
+    ledger = [b for b in bullets if b.startswith("update numbers")]
     assert guide and numbers and labels and ledger, bullets
     assert "not which chat" in ledger[0] and _hours(LEDGER_TTL) in ledger[0]
     assert "where you are" in guide[0] and _hours(STATE_TTL) in guide[0]
