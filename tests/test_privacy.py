@@ -565,6 +565,11 @@ def check_privacy_statement(text: str) -> None:
     assert f"last {MAX_MESSAGES} messages" in numbers[0]
     assert "/forget" in flat and "/clear" in flat
     assert "never store or log the text" in flat
+    # What the anonymous daily counts hold (bot/channels/counts.py), named in full.
+    counted = flat[flat.index("Counted") :].split(".")[0]
+    for named in ("per day", "no chat", "no text", "400 days", "answers", "guides", "routes",
+                  "notes", "👍/👎"):  # fmt: skip
+        assert named in counted, f"/privacy does not say {named!r} about the counts"
     assert "keeps only the message numbers" in flat  # /forget leaves what /clear needs
     stated = {int(h) for h in re.findall(r"(\d+) hours", flat)}
     assert stated == {STATE_TTL // 3600, DELETE_WINDOW // 3600, LEDGER_TTL // 3600}
