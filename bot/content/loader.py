@@ -364,18 +364,26 @@ def _parse_links(c: Collector, docs: list[Any], routes: dict[str, Route]) -> tup
     return tuple(links)
 
 
-def _parse_texts(c: Collector, docs: list[LDict], routes: dict[str, Route]) -> dict[str, str]:
-    texts: dict[str, str] = {}
+def _text_table(
+    c: Collector, docs: list[LDict], known: tuple[str, ...], kind: str, routes: dict[str, Route]
+) -> dict[str, str]:
+    """A `name: text` block (ui texts, next steps, labels): known names only, texts checked."""
+    table: dict[str, str] = {}
     for doc in docs:
         for key in doc:
-            what = f"text '{key}'"
-            if key not in UI_TEXTS:
-                c.add(doc, f"unknown {what} -> use one of {', '.join(UI_TEXTS)}", doc.line_of(key))
+            what = f"{kind} '{key}'"
+            if key not in known:
+                c.add(doc, f"unknown {what} -> use one of {', '.join(known)}", doc.line_of(key))
                 continue
             value = text_field(c, doc, key, what)
             if value is not None:
                 check_text(c, doc, value, what, routes)
-                texts[str(key)] = value
+                table[str(key)] = value
+    return table
+
+
+def _parse_texts(c: Collector, docs: list[LDict], routes: dict[str, Route]) -> dict[str, str]:
+    texts = _text_table(c, docs, UI_TEXTS, "text", routes)
     missing = [k for k in UI_TEXTS if k not in texts]
     if missing and not c.problems:
         c.add(
@@ -446,45 +454,17 @@ _FACT_BLOCKS = {"roles": ROLES, "ages": tuple(AGE_CUES), "events": EVENTS, "nati
 
 
 def _parse_next_steps(c: Collector, docs: list[LDict], routes: dict[str, Route]) -> dict[str, str]:
-    steps: dict[str, str] = {}
-    for doc in docs:
-        for role in doc:
-            what = f"next step for '{role}'"
-            if role not in ROLES:
-                c.add(
-                    doc,
-                    f"unknown role '{role}' -> use one of {', '.join(ROLES)}",
-                    doc.line_of(role),
-                )
-                continue
-            text = text_field(c, doc, role, what)
-            if text is not None:
-                check_text(c, doc, text, what, routes)
-                steps[str(role)] = text
+    steps = _text_table(c, docs, ROLES, "next step for", routes)
     if docs and "unknown" not in steps and not c.problems:
         c.add(docs[0], "next steps need an 'unknown' line, used when the role is not known", 1)
     return steps
 
 
-def _parse_labels(c: Collector, docs: list[LDict]) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for doc in docs:
-        for key in doc:
-            if key not in LABELS:
-                c.add(
-                    doc,
-                    f"unknown label '{key}' -> use one of {', '.join(LABELS)}",
-                    doc.line_of(key),
-                )
-            elif (text := text_field(c, doc, key, f"label '{key}'")) is not None:
-                labels[str(key)] = text
+def _parse_labels(c: Collector, docs: list[LDict], routes: dict[str, Route]) -> dict[str, str]:
+    labels = _text_table(c, docs, LABELS, "label", routes)
     missing = [k for k in LABELS if k not in labels]
     if missing and not c.problems:
-        c.add(
-            "responses",
-            f"labels missing: {', '.join(missing)} -> add them to responses/labels.yaml",
-            1,
-        )
+        c.add("responses", f"labels missing: {', '.join(missing)} -> add responses/labels.yaml", 1)
     return labels
 
 
@@ -568,7 +548,7 @@ def load(root: Path | None = None) -> Content:
         commands=_parse_commands(c, docs["commands"], responses, flows),
         facts=_parse_facts(c, docs["facts"]),
         next_steps=_parse_next_steps(c, docs["next_steps"], routes),
-        labels=_parse_labels(c, docs["labels"]),
+        labels=_parse_labels(c, docs["labels"], routes),
     )
     if not c.problems:
         _check_lengths(c, content)

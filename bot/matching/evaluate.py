@@ -81,10 +81,11 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def format_report(m: dict) -> str:
-    def pct(v: float | None) -> str:
-        return "n/a" if v is None else f"{100 * v:.1f}%"
+def pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
 
+
+def format_report(m: dict) -> str:
     lines = [
         f"lines: {m['lines']}",
         f"in-scope top-1 accuracy: {pct(m['in_scope_accuracy'])}",
@@ -251,9 +252,6 @@ def risk_metrics(rows: list[dict], assess: Callable[[str], str | None]) -> dict:
 
 
 def format_risk_report(m: dict) -> str:
-    def pct(v: float | None) -> str:
-        return "n/a" if v is None else f"{100 * v:.1f}%"
-
     lines = [
         f"lines: {m['lines']}",
         f"risk recall (crisis or possible tier): {pct(m['recall_any_tier'])}",
