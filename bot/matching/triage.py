@@ -99,8 +99,7 @@ class Triage:
         other = None
         if said_crisis:
             other = self.matcher.match(text, ("crisis", *ruled_out), reading)
-        # A confident match is English enough; only doubtful text is checked.
-        english = match.band == "answer" or not plainly_not_english(text, self.matcher.vocabulary)
+        english = not plainly_not_english(text, self.matcher.vocabulary)
         if layers:
             return Assessment(match, "crisis", facts, layers, other, english, said)
         if score >= self.possible_at or said_crisis:  # the answer, crisis lines on top
