@@ -95,7 +95,7 @@ def _parse_routes(c: Collector, docs: list[LDict]) -> dict[str, Route]:
         "nations",
         "source",
         "confidence",
-        "checked",
+        "copied",
         "ages",
         "not_for",
     )
@@ -106,7 +106,7 @@ def _parse_routes(c: Collector, docs: list[LDict]) -> dict[str, Route]:
             c.add(m, f"route '{rid}' is defined twice -> keep one")
         check_keys(c, m, fields, what)
         vals = {
-            k: text_field(c, m, k, what, required=k in ("name", "for", "source", "checked"))
+            k: text_field(c, m, k, what, required=k in ("name", "for", "source", "copied"))
             for k in fields
         }
         url = vals["url"]
@@ -124,14 +124,14 @@ def _parse_routes(c: Collector, docs: list[LDict]) -> dict[str, Route]:
             c.add(m, f"{what} not_for -> one of {', '.join(ROLES)}", m.line_of("not_for"))
         if vals["ages"] not in (None, "under_18", "adult"):
             c.add(m, f"{what} ages -> write under_18 or adult (or leave it out)", m.line_of("ages"))
-        if vals["checked"] and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", vals["checked"]):
-            c.add(m, f"{what} checked date -> write it as YYYY-MM-DD", m.line_of("checked"))
+        if vals["copied"] and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", vals["copied"]):
+            c.add(m, f"{what} copied date -> write it as YYYY-MM-DD", m.line_of("copied"))
         routes[str(rid)] = Route(
             id=str(rid),
             name=vals["name"] or str(rid),
             for_whom=vals["for"] or "",
             source=vals["source"] or "",
-            checked=vals["checked"] or "",
+            copied=vals["copied"] or "",
             phone=vals["phone"],
             url=url,
             email=vals["email"],

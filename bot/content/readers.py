@@ -31,7 +31,7 @@ RESERVED = (
     "under_18",
     "adult",
     "not_police",
-    "checked",
+    "copied",
 )  # filled from the case facts, not routes
 
 

@@ -55,7 +55,7 @@ class Route:
     name: str
     for_whom: str
     source: str
-    checked: str
+    copied: str  # when the route was copied from the research (not a live check)
     phone: str | None = None
     url: str | None = None
     email: str | None = None

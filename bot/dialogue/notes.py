@@ -49,8 +49,8 @@ class NoteWriter:
         self.content = content
         self.flows = flows
         self.t = content.texts
-        checked = max((r.checked for r in content.routes.values()), default="")
-        self.sources = fill(content, self.t["note_sources"]).replace("{checked}", checked)
+        copied = max((r.copied for r in content.routes.values()), default="")
+        self.sources = fill(content, self.t["note_sources"]).replace("{copied}", copied)
 
     def note(self, state: State, when: str, advice: str, routes: tuple[str, ...]) -> Reply:
         """The note: `advice` is the text of the answer or result the user was given."""

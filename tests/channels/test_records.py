@@ -96,3 +96,22 @@ async def _all_replies(emu, text: str) -> str:
     new = emu.sent(CHAT)[before:]
     buttons = [b.get("text", "") for m in new for row in keys(m) for b in row]
     return "\n\n".join([*(m["text"] for m in new), *buttons])
+
+
+async def test_case_labels_are_stored_then_erased_by_forget(emu, app, tmp_path: Path) -> None:
+    """The labels a case message leaves are in the SQLite file; /forget takes them out of
+    the file itself (the WAL included), and they are the only trace of the case."""
+    db_file = tmp_path / "data" / DB_NAME
+    await replies_to(
+        emu, CHAT, lambda: emu.user_sends_text(CHAT, "my son is being sextorted on snap, help")
+    )
+    db = sqlite3.connect(db_file)
+    [(state,)] = db.execute("SELECT state FROM chat_state WHERE chat_id = ?", (CHAT,)).fetchall()
+    db.close()
+    assert '"role": "parent_carer"' in state and "sextorted" not in state
+    await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "forget"))
+    db = sqlite3.connect(db_file)
+    assert db.execute("SELECT * FROM chat_state WHERE chat_id = ?", (CHAT,)).fetchall() == []
+    db.close()
+    on_disk = b"".join(p.read_bytes() for p in db_file.parent.glob(f"{DB_NAME}*"))
+    assert b"parent_carer" not in on_disk
