@@ -31,6 +31,7 @@ import tempfile
 import time
 from bisect import bisect_left
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.util import ROOT, summary_ns, us, verdict
@@ -68,17 +69,27 @@ def _emulator_class():
 
 
 def expected_replies(engine, text: str) -> int:
-    """How many messages the bot means to send for `text` in a fresh private chat: one per
-    engine Reply (a crisis message that also asks something gets two), times its parts."""
+    """How many messages the bot means to send for `text` in a fresh private chat."""
+    return expected_sequence(engine, [text])[0]
+
+
+def expected_sequence(engine, texts: list[str]) -> list[int]:
+    """How many messages the bot means to send for each of a chat's messages in turn: one
+    per engine Reply (a crisis message that also asks something gets two), times its parts.
+    The chat's state is carried from message to message, as the bot carries it (case facts
+    and the last topic change some answers)."""
     from bot.channels.telegram import html as tgformat
-    from bot.dialogue.engine import State, Text
+    from bot.dialogue import State, Text
 
-    replies = engine.handle(State(), Text(text)).replies
-    try:
-        return sum(len(tgformat.render(r)) for r in replies)
-    except (TypeError, AttributeError):
-        return len(replies)
+    state, counts = State(), []
+    for text in texts:
+        outcome = engine.handle(state, Text(text))
+        state = outcome.state
+        counts.append(sum(len(tgformat.render(r)) for r in outcome.replies))
+    return counts
 
+
+Expect = Callable[[list[str]], list[int]]  # a chat's messages -> the replies each should get
 
 # ---------------------------------------------------------------- the bot process
 
@@ -233,7 +244,7 @@ def _result(emu, name: str, kind: str, ids: list[int], sends: dict, first: list[
 
 
 async def closed_load(emu, name: str, first_chat: int, chats: int, per_chat: int,
-                      texts: list[str], expect: dict[str, int], send_s: float, drain_s: float,
+                      texts: list[str], expect: Expect, send_s: float, drain_s: float,
                       pause_s: float = 0.0) -> dict:  # fmt: skip
     """Closed loop: `chats` users at once, each sending up to `per_chat` messages; the next
     one only when all the replies the engine intends for the previous one (`expect`) have
@@ -248,14 +259,17 @@ async def closed_load(emu, name: str, first_chat: int, chats: int, per_chat: int
     timeouts = 0
     calls_before = len(emu.calls_to("sendMessage"))
 
+    counts: dict[int, list[int]] = {}
+
     async def user(chat_id: int, msgs: list[str]) -> None:
         nonlocal timeouts
-        for text in msgs:
+        counts[chat_id] = expect(msgs)
+        for n, text in zip(counts[chat_id], msgs, strict=True):
             if loop.time() >= send_end:
                 return
             base = len(emu.replies[chat_id])
             waiter = loop.create_future()
-            emu.watch[chat_id] = (base + expect[text], waiter)
+            emu.watch[chat_id] = (base + n, waiter)
             t0 = time.perf_counter_ns()
             sends[chat_id].append((t0, text))
             emu.user_sends_text(chat_id, text)
@@ -284,15 +298,15 @@ async def closed_load(emu, name: str, first_chat: int, chats: int, per_chat: int
             lo = bisect_left(replies, t)
             hi = bisect_left(replies, ts[i + 1][0]) if i + 1 < len(ts) else len(replies)
             got[hi - lo] += 1
-            if hi - lo != expect[text]:
-                wrong.append({"sent": text, "expected": expect[text],
+            if hi - lo != counts[c][i]:
+                wrong.append({"sent": text, "expected": counts[c][i],
                               "replies": emu.reply_text[c][lo:hi]})  # fmt: skip
     return _result(emu, name, "closed", ids, sends, first, last, got, wrong, stray, timeouts,
                    start, calls_before, chats * per_chat, per_chat=per_chat)  # fmt: skip
 
 
 async def open_load(emu, name: str, first_chat: int, chats: int, per_chat: int,
-                    texts: list[str], expect: dict[str, int], window_s: float, drain_s: float,
+                    texts: list[str], expect: Expect, window_s: float, drain_s: float,
                     seed: int) -> dict:  # fmt: skip
     """Open loop: each chat's `per_chat` send times are drawn up front as sorted uniform
     times in [0, window_s) - a Poisson process conditioned on its count - so the offered
@@ -303,8 +317,10 @@ async def open_load(emu, name: str, first_chat: int, chats: int, per_chat: int,
     rng = random.Random(seed)
     ids = [first_chat + i for i in range(chats)]
     plan: list[tuple[float, int, str]] = []
+    counts: dict[int, list[int]] = {}
     for i, c in enumerate(ids):
         msgs = texts[i * per_chat : (i + 1) * per_chat]
+        counts[c] = expect(msgs)
         times = sorted(rng.uniform(0, window_s) for _ in msgs)
         plan += [(t, c, m) for t, m in zip(times, msgs, strict=True)]
     plan.sort()
@@ -321,7 +337,7 @@ async def open_load(emu, name: str, first_chat: int, chats: int, per_chat: int,
         lag_ns.append(max(t0 - start - int(at * 1e9), 0))
         sends[c].append((t0, text))
         emu.user_sends_text(c, text)
-    want = {c: sum(expect[m] for _, m in sends[c]) for c in ids}
+    want = {c: sum(counts[c][: len(sends[c])]) for c in ids}
     hard_end = loop.time() + drain_s
     while loop.time() < hard_end and any(len(emu.replies.get(c, [])) < n for c, n in want.items()):
         await asyncio.sleep(0.02)
@@ -336,7 +352,7 @@ async def open_load(emu, name: str, first_chat: int, chats: int, per_chat: int,
         k = bisect_left(replies, ts[0][0]) if ts else len(replies)
         stray += k  # replies before the chat's first message
         for j, (t, text) in enumerate(ts):
-            n = expect[text]
+            n = counts[c][j]
             part = replies[k : k + n]
             k += n
             got[len(part)] += 1
@@ -391,8 +407,11 @@ async def _run(opts, cache: str, engine) -> dict:
     need = max(p["open"]["chats"] * p["open"]["per_chat"] + p["closed"]["chats"]
                * p["closed"]["per_chat"] + p["unloaded"] for p in plan)  # fmt: skip
     texts = perturbed(dev_texts(), need + 100, seed=99)
-    expect = {t: expected_replies(engine, t) for t in texts}
-    res: dict = {"processes": [], "expect": Counter(expect.values())}
+
+    def expect(msgs: list[str]) -> list[int]:
+        return expected_sequence(engine, msgs)
+
+    res: dict = {"processes": [], "expect": Counter(expected_replies(engine, t) for t in texts)}
     emulator = _emulator_class()
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         for k, pl in enumerate(plan):
