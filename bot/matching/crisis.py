@@ -71,8 +71,11 @@ class AnyOf:
         self.patterns = [(re.compile(p), required_strings(p)) for p in patterns]
         self.needles = frozenset().union(*(n for _, n in self.patterns if n))
 
-    def search(self, text: str) -> bool:
-        present = {n for n in self.needles if n in text}
+    def search(self, text: str, present: frozenset[str] | set[str] | None = None) -> bool:
+        """Whether any pattern matches; `present`: the needles found in `text` already
+        (when several AnyOf search one text, find them once for all)."""
+        if present is None:
+            present = {n for n in self.needles if n in text}
         return any(
             pattern.search(text)
             for pattern, needles in self.patterns

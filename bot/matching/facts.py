@@ -108,17 +108,20 @@ class FactReader:
         self.ages = _compiled(rules.ages)
         self.events = _compiled(rules.events.items())
         self.nations = _compiled(rules.nations.items())
+        groups = (self.roles, self.ages, self.events, self.nations)
+        self._needles = frozenset().union(*(a.needles for g in groups for _, a in g))
 
     def read(self, text: str) -> Facts:
         folded = fold(text, limit=None)
-        role = _first(self.roles, folded)
-        events = frozenset(name for name, patterns in self.events if patterns.search(folded))
-        nation = _first(self.nations, folded)
+        present = {n for n in self._needles if n in folded}
+        role = _first(self.roles, folded, present)
+        events = frozenset(n for n, patterns in self.events if patterns.search(folded, present))
+        nation = _first(self.nations, folded, present)
         if _OWN_AGE.search(folded):
             return Facts("young_person", "under_18", events, nation)
         if role == "unknown" and writer_is_child(text):
             return Facts("young_person", "under_18", events, nation, guessed=True)
-        band = _first(self.ages, folded)
+        band = _first(self.ages, folded, present)
         return Facts(role, band, events, nation)
 
 
@@ -126,5 +129,5 @@ def _compiled(pairs) -> list[tuple[str, AnyOf]]:
     return [(name, AnyOf(tuple(patterns))) for name, patterns in pairs]
 
 
-def _first(named: list[tuple[str, AnyOf]], folded: str) -> str:
-    return next((n for n, patterns in named if patterns.search(folded)), "unknown")
+def _first(named: list[tuple[str, AnyOf]], folded: str, present: set[str]) -> str:
+    return next((n for n, patterns in named if patterns.search(folded, present)), "unknown")
