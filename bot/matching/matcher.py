@@ -97,7 +97,7 @@ class Matcher:
 
     def terms(self, text: str) -> list[str]:
         """The words a model sees: folded, lexicon applied, typos mended, stemmed."""
-        return self._terms(self.query_words(text))
+        return self.read(text).terms
 
     def read(self, text: str) -> Reading:
         """One message's words, read once for every layer that needs them."""
@@ -109,9 +109,6 @@ class Matcher:
     def _terms(words: list[str]) -> list[str]:
         # Function words stay: "my", "you", "what" carry intent (measured: +3 points).
         return [stem(w) for w in words]
-
-    def query_words(self, text: str) -> list[str]:
-        return [x for w in self.lexicon.apply(fold(text)) for x in self._correct(w).split()]
 
     # ------------------------------------------------------------ scoring
 

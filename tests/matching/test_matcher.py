@@ -53,7 +53,7 @@ def test_typos_find_the_intended_topic(matcher, text: str, intent: str) -> None:
 def test_typo_is_mended_to_a_known_word(matcher, typo: str, word: str) -> None:
     """The misspelling is mended to a word the examples use, and matches like the real word."""
     assert typo not in matcher.vocab
-    mended = matcher.query_words(f"about {typo} now")[1]
+    mended = matcher.read(f"about {typo} now").words[1]
     assert mended != typo and mended in matcher.vocab
     assert matcher.match(typo).intent == matcher.match(word).intent
 
@@ -104,7 +104,7 @@ def test_slang_fragments_offer_a_topic(matcher, text: str) -> None:
 
 
 def test_slang_is_normalised_by_the_lexicon(matcher, content) -> None:
-    words = matcher.query_words("lad sextorted on snap")
+    words = matcher.read("lad sextorted on snap").words
     for variant in ("lad", "sextorted", "snap"):
         assert variant in content.lexicon, f"lexicon has no entry for {variant!r}"
         assert content.lexicon[variant] in words, (variant, words)
@@ -131,7 +131,7 @@ def test_every_lexicon_entry_survives_typo_mending(matcher, content) -> None:
     wrong = []
     for variant, canonical in content.lexicon.items():
         expected = lex.apply(fold(canonical))
-        got = matcher.query_words(variant)
+        got = matcher.read(variant).words
         if got != expected:
             wrong.append((variant, canonical, got))
     assert not wrong, wrong
