@@ -612,8 +612,8 @@ async def test_telegram_privacy_and_forget(
         [flow] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "contact"))
         await step_into_guide(emu, engine, CHAT, flow)
         await replies_to(emu, CHAT, lambda: emu.user_sends_text(CHAT, "what are the signs"))
+        await emu.wait_for(lambda: all(db_rows(data, CHAT)))  # written as the reply goes out
         states, ids = db_rows(data, CHAT)
-        assert states and ids
         position = json.loads(states[0][0])
         assert position["flow"] == "contact" and position["history"]
 

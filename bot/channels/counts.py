@@ -39,7 +39,8 @@ def retention_days(env: Mapping[str, str] = os.environ) -> int:
 class DailyCounts:
     def __init__(self, data_dir: Path, retention: int = RETENTION_DAYS) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(data_dir / DB_NAME, timeout=1.0)
+        # The bot writes on its store's writer thread (offloop.py), not the one that opened it.
+        self.db = sqlite3.connect(data_dir / DB_NAME, timeout=1.0, check_same_thread=False)
         self.db.executescript(SCHEMA)
         self.retention = retention
         self._purged_on = ""

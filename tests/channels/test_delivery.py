@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from telegram import Bot
 from telegram.error import TimedOut
 
 from bot.channels.telegram.app import _DeadlineRequest, build_application
-from bot.channels.telegram.delivery import MAX_BODY, SECRET_HEADER, serving
+from bot.channels.telegram.delivery import MAX_BODY, SECRET_HEADER, STORE_KEY, serving
 from bot.channels.telegram.store import DB_NAME, ChatStore
 from bot.content import Content
 from bot.dialogue import Command, Engine, Media, Press, State, Text
@@ -340,13 +341,54 @@ async def test_full_disk_still_answers(
 ) -> None:
     """Storage is best-effort: with no page left in the database the bot still answers."""
     async with running(emu, content, tmp_path / "data") as app:
-        store = app.bot_data["guidance_chat_store"]
-        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
-        store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+        store = app.bot_data[STORE_KEY]
+        writer = store.store._db
+        pages = writer.execute("PRAGMA page_count").fetchone()[0]
+        writer.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
         for i in range(300):
             store.save_state(CHAT + 10_000 + i, {"flow": "x" * 50})
+        await store.settled()
         assert "storage write failed" in caplog.text
         for n, name in enumerate(("contact", "help", "links"), start=1):
             chat = CHAT + 40 + n
             [msg] = await replies_to(emu, chat, lambda c=chat, m=name: emu.user_sends_command(c, m))
             assert not msg["text"].startswith("Sorry"), name
+
+
+async def test_locked_database_delays_no_answer(
+    emu: BotApiEmulator, app_env: None, content: Content, tmp_path: Path
+) -> None:
+    """Another process holds the database's write lock: every chat is still answered at once
+    (a reader never waits in WAL mode; writes wait on their own thread), and the bot goes on
+    keeping state once the lock is gone. Run on the event loop, each of the 8 turns below
+    waited 0.5 s per write, several times, for every chat behind it."""
+    data = tmp_path / "data"
+    chats = [CHAT + 60 + i for i in range(8)]
+    async with running(emu, content, data):
+        locker = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", HOLD_LOCK, str(data / DB_NAME),
+            stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert await locker.stdout.readline() == b"locked\n"
+        try:
+            started = time.monotonic()
+            for chat in chats:
+                emu.user_sends_command(chat, "help")
+            await emu.wait_for(lambda: all(emu.sent(c) for c in chats), timeout=10)
+            took = time.monotonic() - started
+        finally:
+            locker.stdin.close()
+            await locker.wait()
+        assert took < 1.0, took
+        await replies_to(emu, chats[0], lambda: emu.user_sends_text(chats[0], "how do i report"))
+    state, ids = db_rows(data, chats[0])
+    assert state and ids, "state and message ids are kept again once the lock is gone"
+
+
+HOLD_LOCK = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.read()
+"""

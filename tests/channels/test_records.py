@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bot.channels.counts import DB_NAME
+from bot.channels.telegram.delivery import STORE_KEY
 from bot.dialogue import callbacks
 from tests.channels.test_telegram import CHAT, keys, press, replies_to, running
 from tests.support import DATA
@@ -49,6 +50,7 @@ async def test_note_is_one_preformatted_message_and_counts_reach_sqlite(
     [note] = emu.sent(CHAT)[before:]
     assert "Questions and answers" in note["text"] and "Routes given" in note["text"]
     assert any(e["type"] == "pre" for e in note.get("entities", [])), note.get("entities")
+    await app.bot_data[STORE_KEY].settled()  # counts are written after the reply is sent
     db = sqlite3.connect(tmp_path / "data" / DB_NAME)
     rows = db.execute("SELECT what, which, n FROM daily_counts").fetchall()
     db.close()
@@ -105,11 +107,14 @@ async def test_case_labels_are_stored_then_erased_by_forget(emu, app, tmp_path: 
     await replies_to(
         emu, CHAT, lambda: emu.user_sends_text(CHAT, "my son is being sextorted on snap, help")
     )
+    store = app.bot_data[STORE_KEY]
+    await store.settled()  # the turn's writes finish after its reply is sent
     db = sqlite3.connect(db_file)
     [(state,)] = db.execute("SELECT state FROM chat_state WHERE chat_id = ?", (CHAT,)).fetchall()
     db.close()
     assert '"role": "parent_carer"' in state and "sextorted" not in state
     await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "forget"))
+    await store.settled()
     db = sqlite3.connect(db_file)
     assert db.execute("SELECT * FROM chat_state WHERE chat_id = ?", (CHAT,)).fetchall() == []
     db.close()

@@ -276,8 +276,7 @@ async def test_forget_erases_the_state_and_keeps_what_clear_needs(
     await emu.wait_for(lambda: len(emu.sent(CHAT)) == 1)
     mine.append(emu.user_sends_text(CHAT, "a year 9 boy paid £100 and he wants more"))
     await emu.wait_for(lambda: len(emu.sent(CHAT)) >= 2)
-    states, messages = db_rows(tmp_path / "data", CHAT)
-    assert states and messages
+    await emu.wait_for(lambda: all(db_rows(tmp_path / "data", CHAT)))  # written after replying
     before = len(emu.sent(CHAT))
     [msg] = await replies_to(emu, CHAT, lambda: mine.append(emu.user_sends_command(CHAT, "forget")))
     assert msg["text"] == plain(engine.handle(State(), Command("forget")).replies[0])

@@ -33,6 +33,7 @@ from bot.channels.counts import DailyCounts, counting_on, retention_days
 from bot.channels.telegram.delivery import STORE_KEY, Fatal, run_until_signalled
 from bot.channels.telegram.handlers import TelegramHandlers, register
 from bot.channels.telegram.html import NO_PREVIEW
+from bot.channels.telegram.offloop import OffLoopStore
 from bot.channels.telegram.store import ChatStore
 from bot.content.records import Content
 from bot.dialogue import Engine
@@ -177,9 +178,10 @@ def build_application(
     0 lifts the cap, for a local Bot API server or an emulator. 429s are retried either way.
     """
     quiet_library_logs()
-    store = ChatStore(data_dir)
+    chats = ChatStore(data_dir)  # first: it makes the folder owner-only
     counts = DailyCounts(data_dir, retention_days()) if counting_on() else None
-    handlers = TelegramHandlers(Engine(content), store, counts, editor_chats())
+    store = OffLoopStore(chats, counts)
+    handlers = TelegramHandlers(Engine(content), store, editor_chats())
     timeouts = {
         "connect_timeout": 10.0,
         "read_timeout": 15.0,

@@ -28,7 +28,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.channels.telegram.store import ChatStore
+from bot.channels.telegram.offloop import OffLoopStore
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +52,20 @@ class Deliveries:
     chat's updates keep their order; the Application's update processor bounds how many run.
     """
 
-    def __init__(self, app: Application, store: ChatStore) -> None:
+    def __init__(self, app: Application, store: OffLoopStore) -> None:
         self.app, self.store = app, store
         self.in_flight: dict[int, asyncio.Task] = {}
         self._finished = asyncio.Event()
 
-    def accept(self, update: Update) -> asyncio.Task | None:
+    async def accept(self, update: Update) -> asyncio.Task | None:
         """The task handling this update (a redelivery joins it); None if already handled."""
         uid = update.update_id
         if uid in self.in_flight:
             return self.in_flight[uid]
-        if self.store.handled(uid):
+        handled = await self.store.handled(uid)
+        if uid in self.in_flight:  # accepted while the ledger was read (a webhook resend)
+            return self.in_flight[uid]
+        if handled:
             return None
         task = asyncio.create_task(self._handle(update), name=f"update {uid}")
         self.in_flight[uid] = task
@@ -73,6 +76,7 @@ class Deliveries:
         processor = self.app.update_processor
         await processor.process_update(update, self.app.process_update(update))
         self.store.mark_handled(update.update_id)  # errors were answered by the error handler
+        await self.store.settled()
 
     def _done(self, uid: int) -> None:
         self.in_flight.pop(uid, None)
@@ -143,7 +147,7 @@ class Poller:
         started = False
         for update in updates:
             known = update.update_id in self.deliveries.in_flight
-            started |= self.deliveries.accept(update) is not None and not known
+            started |= await self.deliveries.accept(update) is not None and not known
         if updates:
             self.offset = max(self.offset, updates[-1].update_id + 1)
         in_flight = self.deliveries.in_flight
@@ -226,7 +230,7 @@ class _Hook(tornado.web.RequestHandler):
 
     async def post(self) -> None:
         update = read_update(bytes(self.body), self.deliveries.app)
-        task = self.deliveries.accept(update) if update else None
+        task = await self.deliveries.accept(update) if update else None
         if task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(task), WEBHOOK_WAIT)
@@ -272,7 +276,7 @@ class Webhook:
 # ---------------------------------------------------------------- running
 
 
-STORE_KEY = "guidance_chat_store"  # where build_application leaves the ChatStore in bot_data
+STORE_KEY = "guidance_chat_store"  # where build_application leaves the OffLoopStore
 
 
 @contextlib.asynccontextmanager
@@ -285,7 +289,7 @@ async def serving(
 ) -> AsyncIterator[asyncio.Task]:
     """Run the Application for the block; yields the task fetching updates (it ends early,
     with Fatal, if Telegram refuses the token). Updates in flight finish before it stops."""
-    store: ChatStore = app.bot_data[STORE_KEY]
+    store: OffLoopStore = app.bot_data[STORE_KEY]
     stop = asyncio.Event()
     async with app:
         if app.post_init:

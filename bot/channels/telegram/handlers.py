@@ -44,11 +44,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.counts import DailyCounts
 from bot.channels.telegram import html as tgformat
 from bot.channels.telegram import inline
+from bot.channels.telegram.offloop import OffLoopStore
 from bot.channels.telegram.send import delete_messages, edit_in_place, retry, send_parts
-from bot.channels.telegram.store import ChatStore
 from bot.content import Content
 from bot.dialogue import Button, Command, Engine, Event, Media, Press, Reply, State, Text
 from bot.matching.explain import explain_text
@@ -123,12 +122,10 @@ class TelegramHandlers:
     def __init__(
         self,
         engine: Engine,
-        store: ChatStore,
-        counts: DailyCounts | None = None,
+        store: OffLoopStore,
         editors: frozenset[int] = frozenset(),
     ) -> None:
         self.engine, self.content, self.store = engine, engine.content, store
-        self.counts = counts  # anonymous daily counts; None when switched off
         self.editors = editors  # chats that may ask /why
         self.texts = engine.replies.texts
         self._explained_albums: deque[str] = deque(maxlen=50)
@@ -251,14 +248,14 @@ class TelegramHandlers:
     async def _turn(
         self, bot: Bot, chat: Chat, event: Event, *, source: Message | None, edit: Message | None
     ) -> None:
-        """One engine turn for a chat: load state, handle, persist, act, reply."""
+        """One engine turn for a chat: load state, handle, persist, act, reply; then wait
+        for the writes (the chat's lock is held), so its next turn sees them."""
         private = chat.type == ChatType.PRIVATE
-        before = self.store.state(chat.id)
+        before = await self.store.state(chat.id)
         outcome = self.engine.handle(State.from_dict(before), event)
-        if self.counts:
-            self.counts.add(outcome.counts)
+        self.store.count(outcome.counts)
         clear = "clear" in outcome.actions
-        to_delete = self.store.deletable_messages(chat.id) if clear else []
+        to_delete = await self.store.deletable_messages(chat.id) if clear else []
         forget = "forget" in outcome.actions
         after = outcome.state.to_dict()
         if forget:
@@ -270,9 +267,10 @@ class TelegramHandlers:
             # repeated. A quick exit leaves nothing behind, not even a confirmation.
             done = await delete_messages(bot, chat.id, to_delete)
             self.store.forget_messages(chat.id, done)
-            return
-        for reply in outcome.replies:
-            await self._send(bot, chat, reply, source=source, edit=edit, record=private)
+        else:
+            for reply in outcome.replies:
+                await self._send(bot, chat, reply, source=source, edit=edit, record=private)
+        await self.store.settled()
 
     async def _send(
         self,

@@ -8,6 +8,8 @@ Never message text, captions or queries.
 
 Storage is best-effort for what is not needed to answer: a write that fails (a full disk, a
 database locked by another process) is logged by its error type and the bot answers anyway.
+Reads and writes use separate connections, so the bot can run them on separate threads
+(`offloop.py`): with the write-ahead log a reader never waits for a writer's lock.
 """
 
 from __future__ import annotations
@@ -60,7 +62,11 @@ def owner_only(data_dir: Path) -> None:
 
 
 class ChatStore:
-    """A tiny synchronous store: every call is one indexed statement on a local file."""
+    """A tiny synchronous store: every call is one indexed statement on a local file.
+
+    `state` and `handled` are reads on their own connection; the rest, `deletable_messages`
+    included, use the writer's. Each connection may be used from one other thread.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         owner_only(data_dir)
@@ -68,18 +74,33 @@ class ChatStore:
         old_umask = os.umask(0o077)  # the -wal and -shm files SQLite creates: owner only too
         try:
             self.path.touch(mode=0o600, exist_ok=True)  # chat ids are personal data
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT)
+            self._db = self._connect()
             # Write-ahead log without a disk sync per statement: a few statements a message
             # cost ~2 ms each otherwise; a power cut can lose the last moments of positions.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten
             self._db.executescript(SCHEMA)
+            self._reader = self._connect()
         finally:
             os.umask(old_umask)
         owner_only(data_dir)
         self._purged = 0.0
         self._purge()
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(
+            self.path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
+        )
+
+    def _read(self, sql: str, args: tuple, db: sqlite3.Connection | None = None) -> list[tuple]:
+        """One read (on the reader's connection unless told); no rows (and a log line with
+        the error type) if it failed."""
+        try:
+            return (db or self._reader).execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("storage read failed: %s", type(exc).__name__)
+            return []
 
     def _write(self, sql: str, args: tuple = ()) -> bool:
         """One best-effort write: False (and a log line with the error type) if it failed."""
@@ -91,21 +112,13 @@ class ChatStore:
         return True
 
     def state(self, chat_id: int) -> dict:
-        """The stored engine state, or {} if there is none, it has expired or can't be read."""
-        try:
-            row = self._db.execute(
-                "SELECT state, updated FROM chat_state WHERE chat_id = ?", (chat_id,)
-            ).fetchone()
-        except sqlite3.Error as exc:
-            log.warning("storage read failed: %s", type(exc).__name__)
-            return {}
-        if row is None:
-            return {}
-        if row[1] < time.time() - STATE_TTL:
-            self._write("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
+        """The stored engine state, or {} if there is none, it has expired or can't be read.
+        (An expired row is erased by the next sweep, within PURGE_EVERY seconds.)"""
+        rows = self._read("SELECT state, updated FROM chat_state WHERE chat_id = ?", (chat_id,))
+        if not rows or rows[0][1] < time.time() - STATE_TTL:
             return {}
         try:
-            data = json.loads(row[0])
+            data = json.loads(rows[0][0])
         except ValueError:
             return {}
         return data if isinstance(data, dict) else {}
@@ -147,16 +160,14 @@ class ChatStore:
         )
 
     def deletable_messages(self, chat_id: int) -> list[int]:
-        """Ids still inside Telegram's deletion window, newest first."""
-        try:
-            rows = self._db.execute(
-                "SELECT message_id FROM chat_messages WHERE chat_id = ? AND sent >= ? "
-                "ORDER BY message_id DESC",
-                (chat_id, time.time() - DELETE_WINDOW),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            log.warning("storage read failed: %s", type(exc).__name__)
-            return []
+        """Ids still inside Telegram's deletion window, newest first. Read on the writer's
+        connection, in turn with the writes, so it sees every id remembered before it."""
+        rows = self._read(
+            "SELECT message_id FROM chat_messages WHERE chat_id = ? AND sent >= ? "
+            "ORDER BY message_id DESC",
+            (chat_id, time.time() - DELETE_WINDOW),
+            self._db,
+        )
         return [mid for (mid,) in rows]
 
     def forget_messages(self, chat_id: int, message_ids: Iterable[int]) -> None:
@@ -187,14 +198,7 @@ class ChatStore:
 
     def handled(self, update_id: int) -> bool:
         """True if this update was handled already (a redelivery must then be a no-op)."""
-        try:
-            row = self._db.execute(
-                "SELECT 1 FROM handled_updates WHERE update_id = ?", (update_id,)
-            ).fetchone()
-        except sqlite3.Error as exc:
-            log.warning("storage read failed: %s", type(exc).__name__)
-            return False
-        return row is not None
+        return bool(self._read("SELECT 1 FROM handled_updates WHERE update_id = ?", (update_id,)))
 
     def mark_handled(self, update_id: int) -> None:
         self._write(
@@ -207,4 +211,5 @@ class ChatStore:
         self._write("DELETE FROM handled_updates WHERE update_id < ?", (update_id,))
 
     def close(self) -> None:
+        self._reader.close()
         self._db.close()
