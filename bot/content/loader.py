@@ -283,8 +283,11 @@ def _crisis_patterns(c: Collector, doc: LDict, key: str) -> list[str]:
     return out
 
 
+THRESHOLDS = ("crisis", "possible", "topic_veto")  # the risk scorer's cut-offs
+
+
 def _parse_crisis(c: Collector, docs: list[LDict]) -> CrisisRules:
-    lists: dict[str, list[str]] = {k: [] for k in ("topic", "general", "urgent")}
+    lists: dict[str, list[str]] = {k: [] for k in ("topic", "general", "frame", "urgent", "signs")}
     examples: dict[str, list[str]] = {"at_risk": [], "possible": [], "near_misses": []}
     categories: dict[str, tuple[str, ...]] = {}
     thresholds: dict[str, float] = {}
@@ -301,10 +304,10 @@ def _parse_crisis(c: Collector, docs: list[LDict]) -> CrisisRules:
         for key, out in examples.items():
             out += str_list(c, doc, key, "the crisis rules")
         for tier, value in (doc.get("thresholds") or {}).items():
-            if tier not in ("crisis", "possible") or not isinstance(value, int | float):
+            if tier not in THRESHOLDS or not isinstance(value, int | float):
                 c.add(
                     doc,
-                    "crisis thresholds are 'crisis: N' and 'possible: N'",
+                    "crisis thresholds are 'crisis: N', 'possible: N' and 'topic_veto: N'",
                     doc.line_of("thresholds"),
                 )
             else:

@@ -192,6 +192,8 @@ class CrisisRules:
     topic: tuple[str, ...]
     general: tuple[str, ...]
     urgent: tuple[str, ...]
+    frame: tuple[str, ...] = ()  # message-wide: training, fiction, "if ever", a past case now well
+    signs: tuple[str, ...] = ()  # worrying signs that raise the `possible` tier
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     at_risk: tuple[str, ...] = ()
     possible: tuple[str, ...] = ()

@@ -5,8 +5,11 @@ matches (kill himself, took pills, ligature, goodbye messages, missing) in
 a sentence that is not plainly general, or a `topic` word (suicide,
 self-harm, overdose) in a message that is not plainly general. General
 means a `general` cue (warning signs, national figures, training, a past
-case) and no `urgent` one (now, tonight, just told me). When in doubt it says
-crisis: a false alarm costs a few lines, a miss can cost a life.
+case) and no `urgent` one (now, tonight, just told me). A `frame` cue
+(a quiz, a role-play, "if my child ever", a past case now well) makes the
+whole message general, whatever sentence the danger is in. `signs`
+(stopped eating, hates herself, numb) raise the `possible` tier. When in
+doubt it says crisis: a false alarm costs a few lines, a miss can cost a life.
 The patterns live in intents/crisis_patterns.yaml and run on folded text (lower
 case, no punctuation, apostrophes removed: "he's" is "hes").
 """
@@ -26,26 +29,51 @@ class CrisisDetector:
         self.topic = AnyOf(rules.topic)
         self.general = AnyOf(rules.general)
         self.urgent = AnyOf(rules.urgent)
+        self.frame = AnyOf(rules.frame)
+        self.signs = AnyOf(rules.signs)
         # Emoji and symbols vanish when text is folded: coded language is also read raw.
         self.coded = AnyOf(rules.categories.get("coded_language", ()))
         self._categories = [(name, AnyOf(ps)) for name, ps in rules.categories.items()]
 
     def is_crisis(self, text: str) -> bool:
-        """Danger statements are judged sentence by sentence; topic words message-wide.
+        return self.reason(text) is not None
 
+    def reason(self, text: str) -> str | None:
+        """What makes the message a crisis: "danger", "coded", "urgent" (a topic word and
+        an urgent cue) or "topic" (a topic word alone); None: nothing.
+
+        Danger statements are judged sentence by sentence; topic words message-wide.
         So "what are the signs? my son says he wants to kill himself" is a
         crisis (the general word sits in another sentence), while "a pupil
         mentioned suicide in passing - what other signs go with it" is not.
+        A topic word alone is the weakest of the three: the risk scorer may
+        overrule it (triage.py).
         """
         folded = fold(text, limit=None)
+        if self._framed(folded):
+            return None
         if self.coded.search(text.lower()) and self._not_general(folded):
-            return True
+            return "coded"
+        if self.danger.search(folded):
+            parts = [folded, *(fold(p, limit=None) for p in _CLAUSES.split(text))]
+            if any(self.danger.search(p) and self._not_general(p) for p in parts):
+                return "danger"
         if self.topic.search(folded) and self._not_general(folded):
-            return True
-        if not self.danger.search(folded):
-            return False
-        parts = [folded, *(fold(p, limit=None) for p in _CLAUSES.split(text))]
-        return any(self.danger.search(p) and self._not_general(p) for p in parts)
+            return "urgent" if self.urgent.search(folded) else "topic"
+        return None
+
+    def shows_signs(self, text: str) -> bool:
+        """Worrying signs without a statement of risk: the `possible` tier."""
+        folded = fold(text, limit=None)
+        return self.signs.search(folded) and not self._framed(folded)
+
+    def framed(self, text: str) -> bool:
+        """Training, fiction, "if my child ever", a past case now well: no alarm from any
+        layer, unless an urgent cue says otherwise."""
+        return self._framed(fold(text, limit=None))
+
+    def _framed(self, folded: str) -> bool:
+        return self.frame.search(folded) and not self.urgent.search(folded)
 
     def categories_fired(self, text: str) -> list[str]:
         """The taxonomy categories whose patterns match anywhere (for explanations only)."""

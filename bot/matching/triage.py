@@ -66,6 +66,9 @@ class Triage:
         limits = content.crisis.thresholds
         self.crisis_at = limits.get("crisis", 0.5)
         self.possible_at = limits.get("possible", 0.0)
+        # Below this score a topic word alone ("the link between sextortion and self-harm")
+        # is taken as a general question, whatever cue the patterns missed.
+        self.topic_veto = limits.get("topic_veto", -10.0)
 
     def assess(self, text: str, known: Facts | None = None) -> Assessment:
         """`known`: the facts of the conversation so far; this message's facts override them."""
@@ -75,15 +78,15 @@ class Triage:
         reading = self.matcher.read(text)
         match = self.matcher.match(text, ruled_out, reading)
         score = self.scorer.score(text, reading.terms)
+        if self.crisis.framed(text):
+            score = min(score, self.topic_veto)  # a quiz, a role-play, a past case now well
         case = self._case_answer(said, facts)
         if case and match.band != "answer" and match.intent != case:
             # A case described in words the matcher could not place with confidence:
             # the case answer for whoever is writing.
             match = Match(case, match.score, match.alternatives, "answer")
         said_crisis = match.intent == "crisis"
-        patterns = self.crisis.is_crisis(text) or (
-            reading.mended and self.crisis.is_crisis(" ".join(reading.words))
-        )
+        patterns = self._patterns(text, reading.words if reading.mended else None, score)
         layers = tuple(
             name
             for name, fired in (
@@ -102,9 +105,21 @@ class Triage:
         english = not plainly_not_english(text, self.matcher.vocabulary)
         if layers:
             return Assessment(match, "crisis", facts, layers, other, english, said)
-        if score >= self.possible_at or said_crisis:  # the answer, crisis lines on top
-            return Assessment(other or match, "possible", facts, ("scorer",), None, english, said)
+        signs = self.crisis.shows_signs(text)
+        said_crisis = said_crisis and score >= self.topic_veto
+        if score >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top
+            layer = "signs" if signs and score < self.possible_at else "scorer"
+            return Assessment(other or match, "possible", facts, (layer,), None, english, said)
         return Assessment(match, None, facts, (), None, english, said)
+
+    def _patterns(self, text: str, mended: list[str] | None, score: float) -> bool:
+        """The patterns on the raw and the typo-mended text; a topic word alone counts only
+        if the scorer does not plainly disagree."""
+        for version in (text, " ".join(mended) if mended else None):
+            reason = self.crisis.reason(version) if version else None
+            if reason and (reason != "topic" or score >= self.topic_veto):
+                return True
+        return False
 
     @staticmethod
     def _case_answer(said: Facts, facts: Facts) -> str | None:

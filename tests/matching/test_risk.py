@@ -1,8 +1,8 @@
 """The crisis layers on catalogues written by people who never saw the patterns or examples.
 
-`crisis_train.jsonl` and `crisis_train_b.jsonl` (two writers; the second was
-first measured once as a held-out set) are trained and tuned on;
-`crisis_holdout.jsonl` (a third writer) is never trained or tuned on. Its
+Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D
+(`crisis_d.jsonl`) were each measured once as held-out sets and then trained and
+tuned on. E (`crisis_e.jsonl`, a sixth writer) is never trained or tuned on. Its
 floors guard against regressions at the level measured when the layers were
 built; the aim (every child at risk caught, at most 3% false alarms) is higher.
 """
@@ -25,7 +25,10 @@ def _risk(engine, name: str) -> dict:
     return risk_metrics(read_risk_jsonl(DATA / name), lambda t: engine.classify(t).risk)
 
 
-@pytest.mark.parametrize("name", ["crisis_train.jsonl", "crisis_train_b.jsonl"])
+TRAINED = ["crisis_train.jsonl", "crisis_train_b.jsonl", "crisis_holdout.jsonl", "crisis_d.jsonl"]
+
+
+@pytest.mark.parametrize("name", TRAINED)
 def test_training_catalogues_are_caught(engine, name: str) -> None:
     m = _risk(engine, name)
     assert m["recall_any_tier"] >= 0.995, m["misses"]
@@ -33,10 +36,10 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 def test_held_out_catalogue_floors(engine) -> None:
-    m = _risk(engine, "crisis_holdout.jsonl")
-    assert m["recall_any_tier"] >= 0.89, m["per_category"]
-    assert m["crisis_at_crisis_tier"] >= 0.85
-    assert m["false_alarm_rate"] <= 0.08  # near misses written to be as close as possible
+    m = _risk(engine, "crisis_e.jsonl")
+    assert m["recall_any_tier"] >= 0.87, m["per_category"]
+    assert m["crisis_at_crisis_tier"] >= 0.78
+    assert m["false_alarm_rate"] <= 0.14  # near misses written to be as close as possible
 
 
 @pytest.mark.parametrize("name", ["public_dev.jsonl", "holdout.jsonl"])
