@@ -1,9 +1,9 @@
 """Nothing lost under faults (issue 13), over the emulator and real processes.
 
-A SIGKILL mid-burst loses no message and answers none twice; a refused token at run time
-ends the process with one line; presses keep their order; /clear can always be repeated;
-every message kind is kept for /clear; a 429 for one chat delays only that chat; a dripping
-answer meets a total deadline; the webhook checks its secret before reading a body.
+A SIGKILL mid-burst loses no message and answers none twice, polling or webhook; a refused
+token at run time ends the process with one line; presses keep their order; /clear can always
+be repeated; every message kind is kept for /clear; a 429 for one chat delays only that chat;
+a dripping answer meets a total deadline; the webhook checks its secret before reading a body.
 """
 
 from __future__ import annotations
@@ -72,16 +72,24 @@ def _env(cli_env: dict[str, str], emu: BotApiEmulator, data: Path, **extra: str)
 
 
 @pytest.mark.parametrize("fraction", [0.15, 0.7])
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_sigkill_mid_burst_loses_nothing_and_answers_once(
-    emu: BotApiEmulator, cli_env: dict[str, str], tmp_path: Path, fraction: float
+    emu: BotApiEmulator, cli_env: dict[str, str], tmp_path: Path, mode: str, fraction: float
 ) -> None:
     """Hundreds of queued messages; the bot is killed while some replies are on their way
-    (the emulator holds them, unapplied), restarted, and every message gets one answer."""
+    (the emulator holds them, unapplied), restarted, and every message gets one answer.
+    In webhook mode the emulator POSTs the updates and keeps each until it is answered 2xx."""
     chats = [CHAT + 1000 + i for i in range(BURST)]
     for i, chat in enumerate(chats):
         emu.user_sends_command(chat, QUESTIONS[i % len(QUESTIONS)])
     emu.hold("sendMessage", after=int(BURST * fraction))
-    env = _env(cli_env, emu, tmp_path / "data")
+    hook: dict[str, str] = {}
+    if mode == "webhook":
+        port = _free_port()
+        hook = {"TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+                "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1", "TELEGRAM_WEBHOOK_PORT": str(port),
+                "TELEGRAM_WEBHOOK_SECRET": "burst-secret"}  # fmt: skip
+    env = _env(cli_env, emu, tmp_path / "data", **hook)
     proc = await _cli(env)
     try:
         await emu.wait_for(lambda: emu.held > 0, timeout=60)
@@ -103,6 +111,8 @@ async def test_sigkill_mid_burst_loses_nothing_and_answers_once(
     assert proc.returncode == 0, err.decode()
     counts = [len(emu.sent(c)) for c in chats]
     assert counts == [1] * BURST, {c: n for c, n in zip(chats, counts, strict=True) if n != 1}
+    if mode == "webhook":  # the kill cut POSTs short: those updates were sent again
+        assert emu.webhook_posts[200] >= BURST and set(emu.webhook_posts) - {200}
 
 
 async def test_redelivered_update_is_a_no_op(
@@ -274,6 +284,27 @@ async def test_every_kind_is_kept_for_clear_and_answered(
 
 
 # ---------------------------------------------------------------- webhook
+
+
+async def test_webhook_registration_survives_a_server_error(
+    emu: BotApiEmulator, app_env: None, content: Content, tmp_path: Path
+) -> None:
+    """A 5xx on setWebhook at start-up is retried, as polling retries deleteWebhook."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    settings = {"listen": "127.0.0.1", "port": port, "url_path": "hook", "webhook_url": url,
+                "secret_token": "s3cret"}  # fmt: skip
+    app = build_application(
+        content, TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url,
+        data_dir=tmp_path / "data",
+    )  # fmt: skip
+    emu.fail_next("setWebhook", status=500, times=2)
+    async with serving(app, allowed_updates=UPDATES, webhook=settings) as updates:
+        await emu.wait_for(lambda: emu.webhook.get("url") == url, timeout=15)
+        emu.user_sends_command(CHAT, "help")
+        await emu.wait_for(lambda: emu.sent(CHAT), timeout=15)
+        assert not updates.done()
+    assert len(emu.calls_to("setWebhook")) == 3
 
 
 async def test_webhook_checks_the_secret_first_and_answers_after_handling(

@@ -21,6 +21,8 @@ Deliberate fidelity choices:
 * A real Bot API method that is not emulated returns ``true`` (and is recorded); a name that is
   not a Bot API method gets Telegram's 404.  Unknown positive chat ids are accepted as private
   chats so tests may send before the "user" has written.
+* ``setWebhook`` with a url really delivers: each pending update is POSTed to it and leaves the
+  queue only on a 2xx answer, as Telegram does (see :meth:`BotApiEmulator._push`).
 """
 
 from __future__ import annotations
@@ -33,13 +35,13 @@ import json
 import re
 import secrets
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 JSON = dict[str, Any]
 
@@ -48,6 +50,7 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MEDIA_KINDS = ("photo", "video", "animation", "document", "voice", "video_note", "sticker", "audio")
 _CAPTIONABLE = {"photo", "video", "animation", "document", "voice", "audio"}
 # fmt: off
@@ -228,6 +231,10 @@ class BotApiEmulator:
         self.inline_answers: list[JSON] = []
         self.callback_answers: list[JSON] = []
         self.webhook: JSON = {}
+        self.webhook_posts: Counter[int | str] = Counter()  # POST outcomes: status or failure
+        self.webhook_timeout = 60.0  # seconds a webhook POST may take before it is retried
+        self._webhook_error: JSON = {}  # getWebhookInfo's last_error_date/_message
+        self._pushers: set[asyncio.Task[None]] = set()
         self._updates: list[JSON] = []
         self._next_update_id = 10_001
         self._allowed_updates: list[str] | None = None  # None: all except _OPT_IN_UPDATES
@@ -276,6 +283,9 @@ class BotApiEmulator:
     async def stop(self) -> None:
         """Release pending long polls/delays first so the server shuts down immediately."""
         self._closing.set()
+        for task in self._pushers:
+            task.cancel()
+        await asyncio.gather(*self._pushers, return_exceptions=True)
         self.release()
         self._notify()
         if self._runner is not None:
@@ -500,7 +510,8 @@ class BotApiEmulator:
 
     @property
     def pending_updates(self) -> list[JSON]:
-        """Updates the bot has not yet confirmed via ``getUpdates(offset=...)``."""
+        """Updates the bot has not yet confirmed: by ``getUpdates(offset=...)`` or, with a
+        webhook, by a 2xx answer to their POST."""
         return copy.deepcopy(self._updates)
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
@@ -663,6 +674,80 @@ class BotApiEmulator:
                                     "make sure that only one bot instance is running")  # fmt: skip
         return copy.deepcopy(self._updates[:limit])
 
+    # ------------------------------------------------------------------------ webhook delivery
+    async def _push(self, hook: JSON) -> None:
+        """Telegram's side of a webhook, the behaviour a bot's delivery must survive.
+
+        An update leaves the queue only when its POST is answered 2xx: a crash mid-POST means
+        it is sent again.  A failed update waits 0.2 s, doubling up to 2 s, before its next try
+        (no hot loop while the bot is down).  Up to ``max_connections`` POSTs run at once, but
+        one per chat, so a chat's updates arrive in order (updates without a chat: any order).
+        """
+        headers = {SECRET_HEADER: hook["secret_token"]} if hook.get("secret_token") else {}
+        limit = min(max(int(hook.get("max_connections") or 40), 1), 100)
+        posts: dict[asyncio.Task[int | str], JSON] = {}
+        retry: dict[int, tuple[float, float]] = {}  # update_id -> (loop time of next try, pause)
+        loop = asyncio.get_running_loop()
+        async with ClientSession(timeout=ClientTimeout(total=self.webhook_timeout)) as session:
+            try:
+                while True:
+                    changed, now, wake = self._changed, loop.time(), None
+                    flying = {_update_key(u) for u in posts.values()}
+                    chats: set[int] = set()
+                    for update in self._updates:
+                        uid, chat = _update_key(update), _update_chat(update)
+                        if len(posts) >= limit:
+                            break
+                        if chat is not None:
+                            if chat in chats:
+                                continue  # the chat's earlier update is still unconfirmed
+                            chats.add(chat)
+                        if uid in flying:
+                            continue
+                        if (not_before := retry.get(uid, (0.0, 0.0))[0]) > now:
+                            wake = min(wake or not_before, not_before)
+                            continue
+                        post = self._post(session, hook["url"], headers, update)
+                        posts[asyncio.create_task(post)] = update
+                    waiter = asyncio.ensure_future(changed.wait())
+                    timeout = None if wake is None else wake - now
+                    done, _ = await asyncio.wait({waiter, *posts}, timeout=timeout,
+                                                 return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                    waiter.cancel()
+                    for task in done - {waiter}:
+                        update, outcome = posts.pop(task), task.result()
+                        uid = _update_key(update)
+                        if isinstance(outcome, int) and 200 <= outcome < 300:
+                            retry.pop(uid, None)
+                            self._updates = [u for u in self._updates if u is not update]
+                        else:
+                            pause = min(2.0, max(0.2, retry.get(uid, (0.0, 0.0))[1] * 2))
+                            retry[uid] = (loop.time() + pause, pause)
+                        self._notify()
+            finally:
+                for task in posts:
+                    task.cancel()
+                await asyncio.gather(*posts, return_exceptions=True)
+
+    async def _post(
+        self, session: ClientSession, url: str, headers: dict[str, str], update: JSON
+    ) -> int | str:
+        """One delivery attempt: the HTTP status, or the name of the failure (kept in
+        :attr:`webhook_posts` and, as Telegram does, in getWebhookInfo's last error)."""
+        outcome: int | str
+        try:
+            async with session.post(url, json=update, headers=headers) as response:
+                outcome = response.status
+        except TimeoutError:
+            outcome = "timeout"
+        except ClientError as exc:
+            outcome = type(exc).__name__
+        self.webhook_posts[outcome] += 1
+        if not (isinstance(outcome, int) and 200 <= outcome < 300):
+            error = f"Wrong response from the webhook: {outcome}"
+            self._webhook_error = {"last_error_date": int(time.time()), "last_error_message": error}
+        return outcome
+
     # ------------------------------------------------------------------------ bot: setup/config
     def _api_getme(self, p: JSON) -> JSON:
         return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
@@ -670,9 +755,19 @@ class BotApiEmulator:
                 "has_main_web_app": False}  # fmt: skip
 
     def _api_setwebhook(self, p: JSON) -> bool:
+        """Registers (or, without a url, removes) the webhook and (re)starts its delivery."""
         if p.get("drop_pending_updates"):
             self._updates.clear()
+        if "allowed_updates" in p:
+            self._allowed_updates = list(p["allowed_updates"] or []) or None
         self.webhook = {k: v for k, v in p.items() if k != "certificate"} if p.get("url") else {}
+        self._webhook_error = {}
+        for task in self._pushers:
+            task.cancel()
+        if self.webhook:
+            task = asyncio.create_task(self._push(dict(self.webhook)), name="webhook")
+            self._pushers.add(task)
+            task.add_done_callback(self._pushers.discard)
         return True
 
     def _api_deletewebhook(self, p: JSON) -> bool:
@@ -682,7 +777,7 @@ class BotApiEmulator:
         info = {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
                 "pending_update_count": len(self._updates)}  # fmt: skip
         keys = ("max_connections", "allowed_updates", "ip_address")
-        return info | {k: self.webhook[k] for k in keys if k in self.webhook}
+        return info | self._webhook_error | {k: self.webhook[k] for k in keys if k in self.webhook}
 
     def _api_setmycommands(self, p: JSON) -> bool:
         commands = p.get("commands")
@@ -1036,6 +1131,16 @@ def _chat_id(value: Any) -> int | None:
 def _update_key(update: JSON) -> int:
     uid = update.get("update_id")
     return uid if isinstance(uid, int) else 0
+
+
+def _update_chat(update: JSON) -> int | None:
+    """The chat an update belongs to (a message's, or a pressed button's message's), if any."""
+    for value in update.values():
+        if isinstance(value, dict):
+            message = value.get("message")
+            chat = value.get("chat") or (message.get("chat") if isinstance(message, dict) else None)
+            return _chat_id(chat.get("id")) if isinstance(chat, dict) else None
+    return None
 
 
 @contextlib.asynccontextmanager

@@ -20,6 +20,7 @@ import json
 import logging
 import signal
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 from typing import Any
 
 import tornado.httpserver
@@ -111,7 +112,7 @@ class Poller:
         self.offset = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self._until_done(stop, self.bot.delete_webhook)  # polling needs no webhook
+        await until_done(stop, self.bot.delete_webhook)  # polling needs no webhook
         backoff = 0.0
         while not stop.is_set():
             try:
@@ -157,20 +158,7 @@ class Poller:
                 await self.deliveries.one_finished(1.0)
 
     async def _failed(self, exc: TelegramError, backoff: float) -> float:
-        if isinstance(exc, InvalidToken):
-            raise Fatal(
-                f"Telegram refused getUpdates ({type(exc).__name__}): the token was revoked "
-                "or the API address is wrong; check TELEGRAM_BOT_TOKEN and TELEGRAM_API_BASE_URL."
-            ) from exc
-        if isinstance(exc, RetryAfter):
-            wait = exc.retry_after
-            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-            await asyncio.sleep(seconds + 0.1)
-            return backoff
-        log.warning("polling failed: %s", type(exc).__name__)
-        backoff = min(MAX_BACKOFF, max(1.0, backoff * 2))
-        await asyncio.sleep(backoff if backoff > 1.0 else 0.2)
-        return backoff
+        return await failed(exc, backoff, "getUpdates")
 
     async def _confirm(self) -> None:
         """On a clean stop, confirm what was handled so a restart does not fetch it again."""
@@ -179,14 +167,34 @@ class Poller:
             with contextlib.suppress(TelegramError):
                 await self.bot.get_updates(offset=offset, timeout=0, limit=1)
 
-    async def _until_done(self, stop: asyncio.Event, call: Any) -> None:
-        backoff = 0.0
-        while not stop.is_set():
-            try:
-                await call()
-                return
-            except TelegramError as exc:
-                backoff = await self._failed(exc, backoff)
+
+async def failed(exc: TelegramError, backoff: float, method: str) -> float:
+    """Wait before the next try of a failed call; Fatal if no retry can mend it."""
+    if isinstance(exc, InvalidToken):
+        raise Fatal(
+            f"Telegram refused {method} ({type(exc).__name__}): the token was revoked "
+            "or the API address is wrong; check TELEGRAM_BOT_TOKEN and TELEGRAM_API_BASE_URL."
+        ) from exc
+    if isinstance(exc, RetryAfter):
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+        await asyncio.sleep(seconds + 0.1)
+        return backoff
+    log.warning("%s failed: %s", method, type(exc).__name__)
+    backoff = min(MAX_BACKOFF, max(1.0, backoff * 2))
+    await asyncio.sleep(backoff if backoff > 1.0 else 0.2)
+    return backoff
+
+
+async def until_done(stop: asyncio.Event, call: Any, method: str = "deleteWebhook") -> None:
+    """Retry a start-up call (setting or deleting the webhook) with backoff until it works."""
+    backoff = 0.0
+    while not stop.is_set():
+        try:
+            await call()
+            return
+        except TelegramError as exc:
+            backoff = await failed(exc, backoff, method)
 
 
 # ---------------------------------------------------------------- webhook
@@ -259,13 +267,14 @@ class Webhook:
             web, max_body_size=MAX_BODY, body_timeout=BODY_TIMEOUT, idle_connection_timeout=60
         )
         server.listen(s["port"], address=s["listen"])
+        register = partial(
+            self.deliveries.app.bot.set_webhook,
+            s["webhook_url"],
+            secret_token=s["secret_token"],
+            allowed_updates=self.allowed,
+        )
         try:
-            await self.deliveries.app.bot.set_webhook(
-                s["webhook_url"], secret_token=s["secret_token"], allowed_updates=self.allowed
-            )
-        except InvalidToken as exc:
-            raise Fatal(f"Telegram refused setWebhook ({type(exc).__name__})") from exc
-        try:
+            await until_done(stop, register, "setWebhook")  # a 5xx at start-up: try again
             await stop.wait()
         finally:
             server.stop()
