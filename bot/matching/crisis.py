@@ -17,6 +17,8 @@ case, no punctuation, apostrophes removed: "he's" is "hes").
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from re import _constants, _parser  # type: ignore[attr-defined]  # the stdlib's own parser
 
 from bot.content.records import CrisisRules
@@ -34,11 +36,27 @@ class CrisisDetector:
         # Emoji and symbols vanish when text is folded: coded language is also read raw.
         self.coded = AnyOf(rules.categories.get("coded_language", ()))
         self._categories = [(name, AnyOf(ps)) for name, ps in rules.categories.items()]
+        lists = (self.danger, self.topic, self.general, self.urgent, self.frame, self.signs)
+        self._index = NeedleIndex(frozenset().union(*(a.needles for a in lists)))  # once a text
 
     def is_crisis(self, text: str) -> bool:
-        return self.reason(text) is not None
+        return self.read(text).reasons != ()
 
-    def reason(self, text: str) -> str | None:
+    def read(self, text: str, mended: str | None = None) -> Signals:
+        """Every crisis signal of a message, its text folded and scanned for needles once;
+        `mended`: the typo-mended words, read for danger too."""
+        folded = fold(text, limit=None)
+        present = self._present(folded)
+        versions = [(text, folded, present)]
+        if mended:
+            versions.append((mended, mended, self._present(mended)))
+        if any(self._framed(f, p) for _, f, p in versions):
+            return Signals((), True, False)
+        reasons = [self._reason(*version) for version in versions]
+        signs = self.signs.search(folded, present)
+        return Signals(tuple(r for r in reasons if r), False, signs)
+
+    def _reason(self, text: str, folded: str, present: set[str]) -> str | None:
         """What makes the message a crisis: "danger", "coded", "urgent" (a topic word and
         an urgent cue) or "topic" (a topic word alone); None: nothing.
 
@@ -46,42 +64,44 @@ class CrisisDetector:
         So "what are the signs? my son says he wants to kill himself" is a
         crisis (the general word sits in another sentence), while "a pupil
         mentioned suicide in passing - what other signs go with it" is not.
-        A topic word alone is the weakest of the three: the risk scorer may
+        A topic word alone is the weakest of them: the risk scorer may
         overrule it (triage.py).
         """
-        folded = fold(text, limit=None)
-        if self._framed(folded):
-            return None
-        if self.coded.search(text.lower()) and self._not_general(folded):
+        if self.coded.search(text.lower()) and self._not_general(folded, present):
             return "coded"
-        if self.danger.search(folded):
-            parts = [folded, *(fold(p, limit=None) for p in _CLAUSES.split(text))]
-            if any(self.danger.search(p) and self._not_general(p) for p in parts):
-                return "danger"
-        if self.topic.search(folded) and self._not_general(folded):
-            return "urgent" if self.urgent.search(folded) else "topic"
+        if self.danger.search(folded, present):
+            for part in (folded, *(fold(p, limit=None) for p in _CLAUSES.split(text))):
+                found = {n for n in present if n in part}
+                if self.danger.search(part, found) and self._not_general(part, found):
+                    return "danger"
+        if self.topic.search(folded, present) and self._not_general(folded, present):
+            return "urgent" if self.urgent.search(folded, present) else "topic"
         return None
-
-    def shows_signs(self, text: str) -> bool:
-        """Worrying signs without a statement of risk: the `possible` tier."""
-        folded = fold(text, limit=None)
-        return self.signs.search(folded) and not self._framed(folded)
-
-    def framed(self, text: str) -> bool:
-        """Training, fiction, "if my child ever", a past case now well: no alarm from any
-        layer, unless an urgent cue says otherwise."""
-        return self._framed(fold(text, limit=None))
-
-    def _framed(self, folded: str) -> bool:
-        return self.frame.search(folded) and not self.urgent.search(folded)
 
     def categories_fired(self, text: str) -> list[str]:
         """The taxonomy categories whose patterns match anywhere (for explanations only)."""
         folded = fold(text, limit=None)
         return [name for name, any_of in self._categories if any_of.search(folded)]
 
-    def _not_general(self, folded: str) -> bool:
-        return not self.general.search(folded) or self.urgent.search(folded)
+    def _present(self, folded: str) -> set[str]:
+        return self._index.find(folded)
+
+    def _framed(self, folded: str, present: set[str]) -> bool:
+        return self.frame.search(folded, present) and not self.urgent.search(folded, present)
+
+    def _not_general(self, folded: str, present: set[str]) -> bool:
+        return not self.general.search(folded, present) or self.urgent.search(folded, present)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the patterns see in a message: the reasons for a crisis (of the raw and the
+    mended text), whether it is framed as general (training, fiction, a past case now
+    well) and whether it shows worrying signs (the `possible` tier)."""
+
+    reasons: tuple[str, ...] = ()
+    framed: bool = False
+    signs: bool = False
 
 
 # Sentence ends, commas, colons and spaced dashes ("self-harm" stays whole).
@@ -92,23 +112,63 @@ class AnyOf:
     """Regular expressions tried only when a string every match must contain is present.
 
     Most messages hold none of the crisis vocabulary; a substring test per
-    pattern is about a tenth of the cost of running the pattern.
+    pattern is about a tenth of the cost of running the pattern, and only the
+    patterns whose strings are present are looked at.
     """
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         self.patterns = [(re.compile(p), required_strings(p)) for p in patterns]
         self.needles = frozenset().union(*(n for _, n in self.patterns if n))
+        self._always = [i for i, (_, n) in enumerate(self.patterns) if n is None]
+        self._by_needle: dict[str, list[int]] = {}
+        for i, (_, needles) in enumerate(self.patterns):
+            for needle in needles or ():
+                self._by_needle.setdefault(needle, []).append(i)
+        self._index = NeedleIndex(self.needles)
 
     def search(self, text: str, present: frozenset[str] | set[str] | None = None) -> bool:
         """Whether any pattern matches; `present`: the needles found in `text` already
         (when several AnyOf search one text, find them once for all)."""
         if present is None:
-            present = {n for n in self.needles if n in text}
-        return any(
-            pattern.search(text)
-            for pattern, needles in self.patterns
-            if needles is None or not needles.isdisjoint(present)
-        )
+            present = self._index.find(text)
+        hits = self.needles.intersection(present)
+        if not hits and not self._always:
+            return False  # the usual case: none of its strings is in the text
+        chosen = set(self._always)
+        for needle in hits:
+            chosen.update(self._by_needle[needle])
+        return any(self.patterns[i][0].search(text) for i in sorted(chosen))
+
+
+class NeedleIndex:
+    """Which of many strings occur in a text, without testing each of them.
+
+    Testing each of a thousand strings with `in` cost more than the patterns
+    themselves. Here the text's three-character pieces are gathered once (and
+    shared by every index that reads the same folded text), and only strings
+    whose first three characters are among them are tested. Strings shorter
+    than that are always tested.
+    """
+
+    def __init__(self, needles: frozenset[str]) -> None:
+        self._short = [n for n in needles if len(n) < 3]
+        self._by_head: dict[str, list[str]] = {}
+        for needle in needles:
+            if len(needle) >= 3:
+                self._by_head.setdefault(needle[:3], []).append(needle)
+        self._heads = frozenset(self._by_head)
+
+    def find(self, text: str) -> set[str]:
+        found = {n for n in self._short if n in text}
+        for head in self._heads.intersection(trigrams(text)):
+            found.update(n for n in self._by_head[head] if n in text)
+        return found
+
+
+@lru_cache(maxsize=8)
+def trigrams(text: str) -> frozenset[str]:
+    """The text's three-character pieces (the facts and crisis readers fold alike)."""
+    return frozenset(text[i : i + 3] for i in range(len(text) - 2))
 
 
 def required_strings(pattern: str) -> frozenset[str] | None:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from bot.content.records import EVENTS, NATIONS, ROLES, FactRules
-from bot.matching.crisis import AnyOf
+from bot.matching.crisis import AnyOf, NeedleIndex
 from bot.matching.normalise import fold
 
 IMPLIED_AGE = {"adult_self": "adult", "school_staff": "under_18", "foster_residential": "under_18"}
@@ -109,11 +109,11 @@ class FactReader:
         self.events = _compiled(rules.events.items())
         self.nations = _compiled(rules.nations.items())
         groups = (self.roles, self.ages, self.events, self.nations)
-        self._needles = frozenset().union(*(a.needles for g in groups for _, a in g))
+        self._index = NeedleIndex(frozenset().union(*(a.needles for g in groups for _, a in g)))
 
     def read(self, text: str) -> Facts:
         folded = fold(text, limit=None)
-        present = {n for n in self._needles if n in folded}
+        present = self._index.find(folded)
         role = _first(self.roles, folded, present)
         events = frozenset(n for n, patterns in self.events if patterns.search(folded, present))
         nation = _first(self.nations, folded, present)

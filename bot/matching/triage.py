@@ -78,7 +78,8 @@ class Triage:
         reading = self.matcher.read(text)
         match = self.matcher.match(text, ruled_out, reading)
         score = self.scorer.score(text, reading.terms)
-        if self.crisis.framed(text):
+        signals = self.crisis.read(text, " ".join(reading.words) if reading.mended else None)
+        if signals.framed:
             score = min(score, self.topic_veto)  # a quiz, a role-play, a past case now well
         case = self._case_answer(said, facts)
         if case and match.band != "answer" and match.intent != case:
@@ -86,7 +87,8 @@ class Triage:
             # the case answer for whoever is writing.
             match = Match(case, match.score, match.alternatives, "answer")
         said_crisis = match.intent == "crisis"
-        patterns = self._patterns(text, reading.words if reading.mended else None, score)
+        # A topic word alone counts only if the scorer does not plainly disagree.
+        patterns = any(r != "topic" or score >= self.topic_veto for r in signals.reasons)
         layers = tuple(
             name
             for name, fired in (
@@ -105,21 +107,12 @@ class Triage:
         english = not plainly_not_english(text, self.matcher.vocabulary)
         if layers:
             return Assessment(match, "crisis", facts, layers, other, english, said)
-        signs = self.crisis.shows_signs(text)
+        signs = signals.signs
         said_crisis = said_crisis and score >= self.topic_veto
         if score >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top
             layer = "signs" if signs and score < self.possible_at else "scorer"
             return Assessment(other or match, "possible", facts, (layer,), None, english, said)
         return Assessment(match, None, facts, (), None, english, said)
-
-    def _patterns(self, text: str, mended: list[str] | None, score: float) -> bool:
-        """The patterns on the raw and the typo-mended text; a topic word alone counts only
-        if the scorer does not plainly disagree."""
-        for version in (text, " ".join(mended) if mended else None):
-            reason = self.crisis.reason(version) if version else None
-            if reason and (reason != "topic" or score >= self.topic_veto):
-                return True
-        return False
 
     @staticmethod
     def _case_answer(said: Facts, facts: Facts) -> str | None:

@@ -1,10 +1,11 @@
 """The crisis layers on catalogues written by people who never saw the patterns or examples.
 
-Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D
-(`crisis_d.jsonl`) were each measured once as held-out sets and then trained and
-tuned on. E (`crisis_e.jsonl`, a sixth writer) is never trained or tuned on. Its
-floors guard against regressions at the level measured when the layers were
-built; the aim (every child at risk caught, at most 3% false alarms) is higher.
+Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`), D and E
+(`crisis_d.jsonl`, `crisis_e.jsonl`) were each measured once as held-out sets and
+then trained and tuned on. F (`crisis_f.jsonl`, a seventh writer) is never trained
+or tuned on. Its floors guard against regressions at the level measured when the
+layers were built; the aim (every child at risk caught, at most 3% false alarms)
+is higher.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ def _risk(engine, name: str) -> dict:
     return risk_metrics(read_risk_jsonl(DATA / name), lambda t: engine.classify(t).risk)
 
 
-TRAINED = ["crisis_train.jsonl", "crisis_train_b.jsonl", "crisis_holdout.jsonl", "crisis_d.jsonl"]
+TRAINED = [
+    "crisis_train.jsonl",
+    "crisis_train_b.jsonl",
+    "crisis_holdout.jsonl",
+    "crisis_d.jsonl",
+    "crisis_e.jsonl",
+]
 
 
 @pytest.mark.parametrize("name", TRAINED)
@@ -36,10 +43,10 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 def test_held_out_catalogue_floors(engine) -> None:
-    m = _risk(engine, "crisis_e.jsonl")
-    assert m["recall_any_tier"] >= 0.87, m["per_category"]
-    assert m["crisis_at_crisis_tier"] >= 0.78
-    assert m["false_alarm_rate"] <= 0.14  # near misses written to be as close as possible
+    m = _risk(engine, "crisis_f.jsonl")
+    assert m["recall_any_tier"] >= 0.88, m["per_category"]
+    assert m["crisis_at_crisis_tier"] >= 0.84
+    assert m["false_alarm_rate"] <= 0.15  # near misses written to be as close as possible
 
 
 @pytest.mark.parametrize("name", ["public_dev.jsonl", "holdout.jsonl"])
