@@ -50,7 +50,7 @@ async def test_note_is_one_preformatted_message_and_counts_reach_sqlite(
     [note] = emu.sent(CHAT)[before:]
     assert "Questions and answers" in note["text"] and "Routes given" in note["text"]
     assert any(e["type"] == "pre" for e in note.get("entities", [])), note.get("entities")
-    await app.bot_data[STORE_KEY].settled()  # counts are written after the reply is sent
+    await app.bot_data[STORE_KEY].counted()  # counts are written on a thread of their own
     db = sqlite3.connect(tmp_path / "data" / DB_NAME)
     rows = db.execute("SELECT what, which, n FROM daily_counts").fetchall()
     db.close()

@@ -26,7 +26,7 @@ from telegram.ext import Application
 
 from bot.channels.telegram import html as tgformat
 from bot.channels.telegram.app import UPDATES, build_application
-from bot.channels.telegram.delivery import serving
+from bot.channels.telegram.delivery import STORE_KEY, serving
 from bot.channels.telegram.store import DB_NAME
 from bot.content import Content
 from bot.dialogue import Command, Engine, Media, Outcome, Press, Reply, State, Text
@@ -260,6 +260,7 @@ async def test_state_older_than_a_day_expires(
     emu: BotApiEmulator, app: Application, tmp_path: Path
 ) -> None:
     [msg] = await replies_to(emu, CHAT, lambda: emu.user_sends_command(CHAT, "contact"))
+    await app.bot_data[STORE_KEY].settled()  # the turn's writes finish after its reply
     with contextlib.closing(sqlite3.connect(tmp_path / "data" / DB_NAME)) as db:
         db.execute("UPDATE chat_state SET updated = updated - 25 * 3600")
         db.commit()

@@ -34,7 +34,6 @@ from bot.channels.telegram.delivery import STORE_KEY, Fatal, run_until_signalled
 from bot.channels.telegram.handlers import TelegramHandlers, register
 from bot.channels.telegram.html import NO_PREVIEW
 from bot.channels.telegram.offloop import OffLoopStore
-from bot.channels.telegram.store import ChatStore
 from bot.content.records import Content
 from bot.dialogue import Engine
 
@@ -178,9 +177,9 @@ def build_application(
     0 lifts the cap, for a local Bot API server or an emulator. 429s are retried either way.
     """
     quiet_library_logs()
-    chats = ChatStore(data_dir)  # first: it makes the folder owner-only
-    counts = DailyCounts(data_dir, retention_days()) if counting_on() else None
-    store = OffLoopStore(chats, counts)
+    store = OffLoopStore(data_dir)  # first: it makes the folder owner-only
+    if counting_on():
+        store.counts = DailyCounts(data_dir, retention_days())
     handlers = TelegramHandlers(Engine(content), store, editor_chats())
     timeouts = {
         "connect_timeout": 10.0,

@@ -31,6 +31,7 @@ MAX_MESSAGES = 200  # ids kept per private chat for /clear
 LEDGER_TTL = 24 * 3600  # Telegram keeps an unconfirmed update for 24 hours at most
 PURGE_EVERY = 60  # seconds between sweeps for expired rows of all chats
 BUSY_TIMEOUT = 0.5  # seconds a statement waits for a lock held by another process
+READ_WAIT = 0.05  # a reader waits only out a checkpoint (WAL readers take no lock otherwise)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chat_state (
@@ -51,6 +52,14 @@ CREATE TABLE IF NOT EXISTS handled_updates (
 """
 
 
+class Busy(Exception):
+    """Another connection holds the database's lock: the write was not made."""
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def owner_only(data_dir: Path) -> None:
     """Tighten the folder to 0700 and the database files to 0600, whatever they were."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -68,7 +77,10 @@ class ChatStore:
     included, use the writer's. Each connection may be used from one other thread.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, busy_timeout: float = BUSY_TIMEOUT) -> None:
+        """`busy_timeout` 0: a write that meets another connection's lock raises Busy at
+        once instead of waiting (so the caller can hand it to a thread that may wait)."""
+        self.busy_timeout = busy_timeout
         owner_only(data_dir)
         self.path = data_dir / DB_NAME
         old_umask = os.umask(0o077)  # the -wal and -shm files SQLite creates: owner only too
@@ -81,16 +93,17 @@ class ChatStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten
             self._db.executescript(SCHEMA)
-            self._reader = self._connect()
+            self._reader = self._connect(max(self.busy_timeout, READ_WAIT))
         finally:
             os.umask(old_umask)
         owner_only(data_dir)
         self._purged = 0.0
         self._purge()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, timeout: float | None = None) -> sqlite3.Connection:
+        timeout = self.busy_timeout if timeout is None else timeout
         return sqlite3.connect(
-            self.path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
+            self.path, isolation_level=None, timeout=timeout, check_same_thread=False
         )
 
     def _read(self, sql: str, args: tuple, db: sqlite3.Connection | None = None) -> list[tuple]:
@@ -106,6 +119,11 @@ class ChatStore:
         """One best-effort write: False (and a log line with the error type) if it failed."""
         try:
             self._db.execute(sql, args)
+        except sqlite3.OperationalError as exc:
+            if self.busy_timeout == 0 and _locked(exc):
+                raise Busy from exc
+            log.warning("storage write failed: %s", type(exc).__name__)
+            return False
         except sqlite3.Error as exc:
             log.warning("storage write failed: %s", type(exc).__name__)
             return False
