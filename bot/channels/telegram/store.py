@@ -8,8 +8,9 @@ Never message text, captions or queries.
 
 Storage is best-effort for what is not needed to answer: a write that fails (a full disk, a
 database locked by another process) is logged by its error type and the bot answers anyway.
-Reads and writes use separate connections, so the bot can run them on separate threads
-(`offloop.py`): with the write-ahead log a reader never waits for a writer's lock.
+Reads and writes use separate connections: with the write-ahead log a reader never waits
+for a writer's lock. With `busy_timeout=0` a write that meets another connection's lock
+raises Busy at once, so the caller (`offloop.py`) can hand it to a thread that may wait.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class ChatStore:
     """A tiny synchronous store: every call is one indexed statement on a local file.
 
     `state` and `handled` are reads on their own connection; the rest, `deletable_messages`
-    included, use the writer's. Each connection may be used from one other thread.
+    included, use the writer's. A store may be used from one thread other than its maker's.
     """
 
     def __init__(self, data_dir: Path, busy_timeout: float = BUSY_TIMEOUT) -> None:
