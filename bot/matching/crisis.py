@@ -51,10 +51,11 @@ class CrisisDetector:
         if mended:
             versions.append((mended, mended, self._present(mended)))
         if any(self._framed(f, p) for _, f, p in versions):
-            return Signals((), True, False)
+            return Signals((), True, False, True)
         reasons = [self._reason(*version) for version in versions]
         signs = self.signs.search(folded, present)
-        return Signals(tuple(r for r in reasons if r), False, signs)
+        general = not self._not_general(folded, present)
+        return Signals(tuple(r for r in reasons if r), False, signs, general)
 
     def _reason(self, text: str, folded: str, present: set[str]) -> str | None:
         """What makes the message a crisis: "danger", "coded", "urgent" (a topic word and
@@ -97,11 +98,13 @@ class CrisisDetector:
 class Signals:
     """What the patterns see in a message: the reasons for a crisis (of the raw and the
     mended text), whether it is framed as general (training, fiction, a past case now
-    well) and whether it shows worrying signs (the `possible` tier)."""
+    well), whether it shows worrying signs (the `possible` tier) and whether any of it
+    sounds general (a `general` or `frame` cue, no urgent one)."""
 
     reasons: tuple[str, ...] = ()
     framed: bool = False
     signs: bool = False
+    general: bool = False
 
 
 # Sentence ends, commas, colons and spaced dashes ("self-harm" stays whole).

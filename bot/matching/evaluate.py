@@ -184,8 +184,10 @@ def _metrics_at(scored: list[tuple[str, dict[str, float]]], low: float) -> dict:
 
 # Share of non-risk examples (held out, k folds) each tier may alarm on. Recall first:
 # a false alarm costs a few lines, a miss can cost a life; but an alarm on every
-# second message would teach people to ignore it.
-RISK_FALSE_ALARMS = {"crisis": 0.005, "possible": 0.015}
+# second message would teach people to ignore it. `possible` was 1.5%: at 2.5% (chosen
+# on the folds) the scorer catches 86.6% of risk lines there instead of 82.5%, for about
+# one more alarm in a hundred ordinary questions, answered with one line on top.
+RISK_FALSE_ALARMS = {"crisis": 0.005, "possible": 0.025}
 
 
 def tune_risk(content: Content, matcher: Matcher) -> tuple[dict[str, float], dict]:

@@ -96,8 +96,15 @@ class Triage:
                 # Alone, the scorer puts a short message in the crisis tier only with a
                 # pattern's help: short corrections ("she's 19 actually") fooled it.
                 ("scorer", score >= self.crisis_at and len(text.split()) >= LONG_ENOUGH),
-                # The classifier alone decides only when the scorer does not disagree.
-                ("intent", said_crisis and match.band == "answer" and score >= self.possible_at),
+                # The classifier alone decides only when the scorer does not disagree and
+                # nothing in the message sounds general ("is giving stuff away a sign...").
+                (
+                    "intent",
+                    said_crisis
+                    and match.band == "answer"
+                    and score >= self.possible_at
+                    and not signals.general,
+                ),
             )
             if fired
         )
