@@ -53,8 +53,8 @@ class CrisisDetector:
         if any(self._framed(f, p) for _, f, p in versions):
             return Signals((), True, False, True)
         reasons = [self._reason(*version) for version in versions]
-        signs = self.signs.search(folded, present)
         general = not self._not_general(folded, present)
+        signs = self.signs.search(folded, present) and not general
         return Signals(tuple(r for r in reasons if r), False, signs, general)
 
     def _reason(self, text: str, folded: str, present: set[str]) -> str | None:

@@ -1,11 +1,11 @@
 """The crisis layers on catalogues written by people who never saw the patterns or examples.
 
-Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D to G
-(`crisis_d.jsonl` ... `crisis_g.jsonl`) were each measured once as held-out sets
-and then trained and tuned on. H (`crisis_h.jsonl`, a ninth writer) is never
-trained or tuned on. Its floors guard against regressions at the level measured
-when the layers were built; the aim (every child at risk caught, at most 3% false
-alarms) is higher.
+Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D to H
+(`crisis_d.jsonl` ... `crisis_h.jsonl`) were each measured as held-out sets and
+then trained and tuned on. I (`crisis_i.jsonl`, a tenth writer) is never trained
+or tuned on. Its floors guard against regressions at the level measured when the
+layers were built; the aim (every child at risk caught, at most 3% false alarms)
+is higher.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ TRAINED = [
     "crisis_e.jsonl",
     "crisis_f.jsonl",
     "crisis_g.jsonl",
+    "crisis_h.jsonl",
 ]
 
 
@@ -45,10 +46,10 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 def test_held_out_catalogue_floors(engine) -> None:
-    m = _risk(engine, "crisis_h.jsonl")
-    assert m["recall_any_tier"] >= 0.93, m["per_category"]
-    assert m["crisis_at_crisis_tier"] >= 0.83
-    assert m["false_alarm_rate"] <= 0.17  # near misses written to be as close as possible
+    m = _risk(engine, "crisis_i.jsonl")
+    assert m["recall_any_tier"] >= 0.94, m["per_category"]
+    assert m["crisis_at_crisis_tier"] >= 0.84
+    assert m["false_alarm_rate"] <= 0.11  # near misses written to be as close as possible
 
 
 @pytest.mark.parametrize("name", ["public_dev.jsonl", "holdout.jsonl"])
