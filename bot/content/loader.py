@@ -287,7 +287,8 @@ THRESHOLDS = ("crisis", "possible", "topic_veto")  # the risk scorer's cut-offs
 
 
 def _parse_crisis(c: Collector, docs: list[LDict]) -> CrisisRules:
-    lists: dict[str, list[str]] = {k: [] for k in ("topic", "general", "frame", "urgent", "signs")}
+    keys = ("topic", "general", "frame", "urgent", "right_now", "signs")
+    lists: dict[str, list[str]] = {k: [] for k in keys}
     examples: dict[str, list[str]] = {"at_risk": [], "possible": [], "near_misses": []}
     categories: dict[str, tuple[str, ...]] = {}
     thresholds: dict[str, float] = {}

@@ -193,6 +193,7 @@ class CrisisRules:
     general: tuple[str, ...]
     urgent: tuple[str, ...]
     frame: tuple[str, ...] = ()  # message-wide: training, fiction, "if ever", a past case now well
+    right_now: tuple[str, ...] = ()  # the urgent cues strong enough to break a frame
     signs: tuple[str, ...] = ()  # worrying signs that raise the `possible` tier
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     at_risk: tuple[str, ...] = ()

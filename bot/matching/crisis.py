@@ -31,12 +31,14 @@ class CrisisDetector:
         self.topic = AnyOf(rules.topic)
         self.general = AnyOf(rules.general)
         self.urgent = AnyOf(rules.urgent)
+        self.right_now = AnyOf(rules.right_now)
         self.frame = AnyOf(rules.frame)
         self.signs = AnyOf(rules.signs)
         # Emoji and symbols vanish when text is folded: coded language is also read raw.
         self.coded = AnyOf(rules.categories.get("coded_language", ()))
         self._categories = [(name, AnyOf(ps)) for name, ps in rules.categories.items()]
-        lists = (self.danger, self.topic, self.general, self.urgent, self.frame, self.signs)
+        lists = (self.danger, self.topic, self.general, self.urgent, self.right_now, self.frame)
+        lists += (self.signs,)
         self._index = NeedleIndex(frozenset().union(*(a.needles for a in lists)))  # once a text
 
     def is_crisis(self, text: str) -> bool:
@@ -54,7 +56,9 @@ class CrisisDetector:
             return Signals((), True, False, True)
         reasons = [self._reason(*version) for version in versions]
         general = not self._not_general(folded, present)
-        signs = self.signs.search(folded, present) and not general
+        signs = self.signs.search(folded, present) and self._in_a_plain_clause(
+            self.signs, text, present
+        )
         return Signals(tuple(r for r in reasons if r), False, signs, general)
 
     def _reason(self, text: str, folded: str, present: set[str]) -> str | None:
@@ -70,11 +74,10 @@ class CrisisDetector:
         """
         if self.coded.search(text.lower()) and self._not_general(folded, present):
             return "coded"
-        if self.danger.search(folded, present):
-            for part in (folded, *(fold(p, limit=None) for p in _CLAUSES.split(text))):
-                found = {n for n in present if n in part}
-                if self.danger.search(part, found) and self._not_general(part, found):
-                    return "danger"
+        if self.danger.search(folded, present) and self._in_a_plain_clause(
+            self.danger, text, present, folded
+        ):
+            return "danger"
         if self.topic.search(folded, present) and self._not_general(folded, present):
             return "urgent" if self.urgent.search(folded, present) else "topic"
         return None
@@ -84,11 +87,24 @@ class CrisisDetector:
         folded = fold(text, limit=None)
         return [name for name, any_of in self._categories if any_of.search(folded)]
 
+    def _in_a_plain_clause(
+        self, patterns: AnyOf, text: str, present: set[str], folded: str | None = None
+    ) -> bool:
+        """Whether the patterns match the whole message or one of its clauses where no
+        general cue (without an urgent one) sits."""
+        parts = [fold(p, limit=None) for p in _CLAUSES.split(text)]
+        for part in [folded, *parts] if folded is not None else parts:
+            found = {n for n in present if n in part}
+            if patterns.search(part, found) and self._not_general(part, found):
+                return True
+        return False
+
     def _present(self, folded: str) -> set[str]:
         return self._index.find(folded)
 
     def _framed(self, folded: str, present: set[str]) -> bool:
-        return self.frame.search(folded, present) and not self.urgent.search(folded, present)
+        """A frame is broken only by a `right_now` cue: "a workshop tonight" stays a workshop."""
+        return self.frame.search(folded, present) and not self.right_now.search(folded, present)
 
     def _not_general(self, folded: str, present: set[str]) -> bool:
         return not self.general.search(folded, present) or self.urgent.search(folded, present)

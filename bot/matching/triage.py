@@ -115,7 +115,7 @@ class Triage:
         if layers:
             return Assessment(match, "crisis", facts, layers, other, english, said)
         signs = signals.signs
-        said_crisis = said_crisis and score >= self.topic_veto
+        said_crisis = said_crisis and score >= self.topic_veto and not signals.framed
         if score >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top
             layer = "signs" if signs and score < self.possible_at else "scorer"
             return Assessment(other or match, "possible", facts, (layer,), None, english, said)

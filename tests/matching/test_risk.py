@@ -1,11 +1,11 @@
 """The crisis layers on catalogues written by people who never saw the patterns or examples.
 
-Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D to H
-(`crisis_d.jsonl` ... `crisis_h.jsonl`) were each measured as held-out sets and
-then trained and tuned on. I (`crisis_i.jsonl`, a tenth writer) is never trained
-or tuned on. Its floors guard against regressions at the level measured when the
-layers were built; the aim (every child at risk caught, at most 3% false alarms)
-is higher.
+Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D to I
+(`crisis_d.jsonl` ... `crisis_i.jsonl`) were each measured as held-out sets and
+then trained and tuned on. J and K (`crisis_j.jsonl`, `crisis_k.jsonl`, the
+eleventh and twelfth writers) are never trained or tuned on. Their floors guard
+against regressions at the level measured when the layers were built; the aim
+(every child at risk caught, at most 3% false alarms) is higher.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ TRAINED = [
     "crisis_f.jsonl",
     "crisis_g.jsonl",
     "crisis_h.jsonl",
+    "crisis_i.jsonl",
 ]
 
 
@@ -45,11 +46,19 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
     assert m["false_alarm_rate"] <= 0.10, m["false_alarms"]
 
 
-def test_held_out_catalogue_floors(engine) -> None:
-    m = _risk(engine, "crisis_i.jsonl")
-    assert m["recall_any_tier"] >= 0.94, m["per_category"]
-    assert m["crisis_at_crisis_tier"] >= 0.84
-    assert m["false_alarm_rate"] <= 0.11  # near misses written to be as close as possible
+HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, false alarms)
+    "crisis_j.jsonl": (0.95, 0.87, 0.11),
+    "crisis_k.jsonl": (0.96, 0.91, 0.05),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HELD_OUT))
+def test_held_out_catalogue_floors(engine, name: str) -> None:
+    recall, crisis_tier, false_alarms = HELD_OUT[name]
+    m = _risk(engine, name)
+    assert m["recall_any_tier"] >= recall, m["per_category"]
+    assert m["crisis_at_crisis_tier"] >= crisis_tier
+    assert m["false_alarm_rate"] <= false_alarms  # near misses written to be as close as possible
 
 
 @pytest.mark.parametrize("name", ["public_dev.jsonl", "holdout.jsonl"])
