@@ -1,9 +1,9 @@
 """The crisis layers on catalogues written by people who never saw the patterns or examples.
 
-Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D to I
-(`crisis_d.jsonl` ... `crisis_i.jsonl`) were each measured as held-out sets and
-then trained and tuned on. J and K (`crisis_j.jsonl`, `crisis_k.jsonl`, the
-eleventh and twelfth writers) are never trained or tuned on. Their floors guard
+Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D to J
+(`crisis_d.jsonl` ... `crisis_j.jsonl`) were each measured as held-out sets and
+then trained and tuned on. K (`crisis_k.jsonl`, the twelfth writer) is never
+trained or tuned on. Their floors guard
 against regressions at the level measured when the layers were built; the aim
 (every child at risk caught, at most 3% false alarms) is higher.
 """
@@ -36,6 +36,7 @@ TRAINED = [
     "crisis_g.jsonl",
     "crisis_h.jsonl",
     "crisis_i.jsonl",
+    "crisis_j.jsonl",
 ]
 
 
@@ -47,7 +48,6 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, false alarms)
-    "crisis_j.jsonl": (0.95, 0.87, 0.11),
     "crisis_k.jsonl": (0.96, 0.91, 0.05),
 }
 
