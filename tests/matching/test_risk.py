@@ -2,10 +2,11 @@
 
 Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D to J
 (`crisis_d.jsonl` ... `crisis_j.jsonl`) were each measured as held-out sets and
-then trained and tuned on. K (`crisis_k.jsonl`, the twelfth writer) is never
-trained or tuned on. Their floors guard
-against regressions at the level measured when the layers were built; the aim
-(every child at risk caught, at most 3% false alarms) is higher.
+then trained and tuned on. K, L and M (`crisis_k.jsonl`, `crisis_l.jsonl`,
+`crisis_m.jsonl`: the twelfth to fourteenth writers) are never trained or tuned
+on. Their floors guard against regressions at the level measured when the layers
+were built; the aim (every child at risk caught, at most 3% false alarms) is
+higher.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, false alarms)
     "crisis_k.jsonl": (0.96, 0.91, 0.05),
+    "crisis_l.jsonl": (0.90, 0.87, 0.10),  # a red-team writer: the least obvious risk
+    "crisis_m.jsonl": (0.94, 0.88, 0.05),  # typical traffic
 }
 
 
