@@ -15,6 +15,7 @@ import stat
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -286,10 +287,8 @@ async def test_every_kind_is_kept_for_clear_and_answered(
 # ---------------------------------------------------------------- webhook
 
 
-async def test_webhook_registration_survives_a_server_error(
-    emu: BotApiEmulator, app_env: None, content: Content, tmp_path: Path
-) -> None:
-    """A 5xx on setWebhook at start-up is retried, as polling retries deleteWebhook."""
+def _webhook_app(emu: BotApiEmulator, content: Content, tmp_path: Path) -> tuple[Any, dict]:
+    """The bot's Application and webhook settings on a free local port (secret "s3cret")."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}/hook"
     settings = {"listen": "127.0.0.1", "port": port, "url_path": "hook", "webhook_url": url,
@@ -298,6 +297,15 @@ async def test_webhook_registration_survives_a_server_error(
         content, TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url,
         data_dir=tmp_path / "data",
     )  # fmt: skip
+    return app, settings
+
+
+async def test_webhook_registration_survives_a_server_error(
+    emu: BotApiEmulator, app_env: None, content: Content, tmp_path: Path
+) -> None:
+    """A 5xx on setWebhook at start-up is retried, as polling retries deleteWebhook."""
+    app, settings = _webhook_app(emu, content, tmp_path)
+    url = settings["webhook_url"]
     emu.fail_next("setWebhook", status=500, times=2)
     async with serving(app, allowed_updates=UPDATES, webhook=settings) as updates:
         await emu.wait_for(lambda: emu.webhook.get("url") == url, timeout=15)
@@ -310,14 +318,8 @@ async def test_webhook_registration_survives_a_server_error(
 async def test_webhook_checks_the_secret_first_and_answers_after_handling(
     emu: BotApiEmulator, app_env: None, content: Content, tmp_path: Path
 ) -> None:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/hook"
-    settings = {"listen": "127.0.0.1", "port": port, "url_path": "hook", "webhook_url": url,
-                "secret_token": "s3cret"}  # fmt: skip
-    app = build_application(
-        content, TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url,
-        data_dir=tmp_path / "data",
-    )  # fmt: skip
+    app, settings = _webhook_app(emu, content, tmp_path)
+    url = settings["webhook_url"]
     good = {SECRET_HEADER: "s3cret"}
     update = {"update_id": 77, "message": {"message_id": 1, "date": int(time.time()),
               "chat": {"id": CHAT, "type": "private"}, "text": "/help",
