@@ -82,6 +82,13 @@ class CrisisDetector:
             return "urgent" if self.urgent.search(folded, present) else "topic"
         return None
 
+    def without_danger(self, text: str) -> str:
+        """The message without its clauses that state danger: what to answer after the
+        crisis reply ("...he says he'll kill himself tonight. Who do I report to?")."""
+        parts = [p for p in _CLAUSES.split(text) if p.strip()]
+        kept = [p for p in parts if not self.danger.search(fold(p, limit=None))]
+        return ". ".join(p.strip() for p in kept)
+
     def categories_fired(self, text: str) -> list[str]:
         """The taxonomy categories whose patterns match anywhere (for explanations only)."""
         folded = fold(text, limit=None)

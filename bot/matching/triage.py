@@ -51,7 +51,7 @@ class Assessment:
     @property
     def rest(self) -> Match | None:
         """What to answer after the crisis reply, if the message asked anything else."""
-        m = self.other if self.match.intent == "crisis" else self.match
+        m = self.other or (None if self.match.intent == "crisis" else self.match)
         return None if m is None or m.band == "reject" else m
 
 
@@ -111,6 +111,8 @@ class Triage:
         other = None
         if said_crisis:
             other = self.matcher.match(text, ("crisis", *ruled_out), reading)
+        if layers:
+            other = self._rest(text, ruled_out) or other
         english = not plainly_not_english(text, self.matcher.vocabulary)
         if layers:
             return Assessment(match, "crisis", facts, layers, other, english, said)
@@ -119,7 +121,17 @@ class Triage:
         if score >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top
             layer = "signs" if signs and score < self.possible_at else "scorer"
             return Assessment(other or match, "possible", facts, (layer,), None, english, said)
-        return Assessment(match, None, facts, (), None, english, said)
+        # No layer sees a risk (a past case now well): the best answer other than the crisis card.
+        return Assessment(other or match, None, facts, (), None, english, said)
+
+    def _rest(self, text: str, ruled_out: tuple[str, ...]) -> Match | None:
+        """The best answer to what the message asks besides its statements of danger, if
+        it asks anything the matcher can place."""
+        rest = self.crisis.without_danger(text)
+        if not rest or rest == text:
+            return None
+        m = self.matcher.match(rest, ("crisis", *ruled_out))
+        return m if m.band == "answer" else None
 
     @staticmethod
     def _case_answer(said: Facts, facts: Facts) -> str | None:

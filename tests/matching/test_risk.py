@@ -49,7 +49,7 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, false alarms)
-    "crisis_k.jsonl": (0.96, 0.91, 0.05),
+    "crisis_k.jsonl": (0.96, 0.91, 0.06),
     "crisis_l.jsonl": (0.90, 0.87, 0.10),  # a red-team writer: the least obvious risk
     "crisis_m.jsonl": (0.94, 0.88, 0.05),  # typical traffic
 }
@@ -88,7 +88,21 @@ def test_professional_crisis_comes_first_then_the_rest(engine) -> None:
     replies = engine.handle(State(), Text(text)).replies
     assert [r.kind for r in replies][:1] == ["crisis"] and len(replies) == 2
     assert replies[0].intent == "crisis" and "999" in replies[0].text.splitlines()[0]
-    assert replies[1].intent not in ("crisis", "crisis_child")
+    assert replies[1].intent == "report_concern"  # the question, not the danger, picks it
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("my daughter says she wants to die since the pics got out. can i get them taken down?",
+         "image_removal"),
+        ("Y9 lad has taken pills. He already paid the scammer £50, will they stop now he has paid?",
+         "already_paid"),
+    ],
+)  # fmt: skip
+def test_the_rest_is_answered_without_the_danger_in_it(engine, text: str, rest: str) -> None:
+    replies = engine.handle(State(), Text(text)).replies
+    assert [r.intent for r in replies] == ["crisis", rest]
 
 
 def test_possible_risk_puts_the_crisis_lines_on_top_of_the_answer(engine) -> None:
