@@ -38,6 +38,37 @@ _OTHER = re.compile(
 )
 
 
+# Someone else the message may be about (the writer is then not the one at risk); "he" and
+# "she" alone are not here, nor brothers, sisters or "my class": in a young person's own
+# message they are usually the offender or the people the images were sent to.
+_SOMEONE_ELSE = re.compile(
+    r"\b(sons?|daughters?|child|childs|children|kids?|pupils?|students?|learners?|boys?|girls?|"
+    r"lads?|lass|teens?|teenagers?|grandsons?|granddaughters?|nephews?|nieces?|"
+    r"stepsons?|stepdaughters?|yp|young person|cyp|clients?|tutees?|residents?|patients?|"
+    r"victims?|missing person|misper|mfh|players?|swimmers?|u\d\d|himself|herself|themselves|"
+    r"a \d+ ?(year old|yr old|yo|y o)|\d+ ?(yo|y o|year old))\b"
+)
+# Someone else speaking or acting in the danger clause ("she just told me she wants to die").
+_THEY_SAY = re.compile(
+    r"\b(he|she|they|hes|shes|theyre)\s+(just\s+)?(told|tells|said|says|saying|wants?|keeps|kept|"
+    r"took|taken|cut|admitted)\b"
+)
+_THIRD = re.compile(r"\b(he|she|they|hes|shes|theyre|him|her|his|them)\b")
+
+
+def speaks_of_self(clause: str, message: str) -> bool:
+    """True when the writer is the one the danger is about: the message names nobody else
+    it could be about, and the clause stating danger is in the first person with nobody
+    else speaking in it ("he posted it, i want to die"), or has no subject at all ("took
+    the pills. all of them")."""
+    if _SOMEONE_ELSE.search(fold(message, limit=None)):
+        return False
+    folded = fold(clause, limit=None)
+    if _FIRST.search(folded):
+        return not _THEY_SAY.search(folded)
+    return not _THIRD.search(folded)
+
+
 def writer_is_child(text: str) -> bool:
     """True when the message reads as a young person writing about their own case."""
     folded = fold(text, limit=None)

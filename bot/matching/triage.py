@@ -17,7 +17,7 @@ from typing import Literal
 
 from bot.content.records import Content
 from bot.matching.crisis import CrisisDetector
-from bot.matching.facts import ADULT_ROLES, FactReader, Facts
+from bot.matching.facts import ADULT_ROLES, FactReader, Facts, speaks_of_self
 from bot.matching.language import plainly_not_english
 from bot.matching.matcher import Match, Matcher
 from bot.matching.risk import RiskScorer, training_set
@@ -37,11 +37,14 @@ class Assessment:
     other: Match | None = None  # the best match other than `crisis`, when that was the top
     english: bool = True
     said: Facts = Facts()  # what this message alone says (`facts` adds the conversation's)
+    self_at_risk: bool = False  # the danger is stated in the first person, by an unknown writer
 
     @property
     def child(self) -> bool:
-        """A young person writing about themselves: answered as a child."""
-        return self.facts.role == "young_person"
+        """A young person writing about themselves (or someone unknown writing of their own
+        danger, "i want to die, he posted it"): answered as a child, never with the staff
+        procedure."""
+        return self.facts.role == "young_person" or self.self_at_risk
 
     @property
     def intent(self) -> str:
@@ -115,7 +118,10 @@ class Triage:
             other = self._rest(text, ruled_out) or other
         english = not plainly_not_english(text, self.matcher.vocabulary)
         if layers:
-            return Assessment(match, "crisis", facts, layers, other, english, said)
+            own = facts.role == "unknown" and any(
+                speaks_of_self(c, text) for c in self.crisis.danger_clauses(text) or [text]
+            )
+            return Assessment(match, "crisis", facts, layers, other, english, said, own)
         signs = signals.signs
         said_crisis = said_crisis and score >= self.topic_veto and not signals.framed
         if score >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top

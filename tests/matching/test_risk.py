@@ -80,6 +80,28 @@ def test_child_in_crisis_is_answered_as_a_child(engine) -> None:
     assert "not your fault" in first.text
 
 
+@pytest.mark.parametrize(
+    ("text", "card"),
+    [
+        ("he posted it on my story. i want to kill myself", "crisis_child"),  # no age given
+        ("swallowed the lot tonight. sorry everyone", "crisis_child"),  # no subject at all
+        ("hes outside my school rn and says hell show my mum", "crisis_child"),
+        ("she just told me she wants to die, the man has her photos", "crisis"),  # a parent
+        ("my son took pills an hour ago, he is 14", "crisis"),
+        ("pupil says she will kill herself tonight, images on snap", "crisis"),
+    ],
+)  # fmt: skip
+def test_whoever_writes_of_their_own_danger_gets_the_child_card(
+    engine, text: str, card: str
+) -> None:
+    """Non-negotiable 1: a child writing about themselves is answered as a child, with or
+    without an age; an adult writing about a child gets the staff procedure."""
+    first = engine.handle(State(), Text(text)).replies[0]
+    assert (first.kind, first.intent) == ("crisis", card), first.text[:120]
+    if card == "crisis_child":
+        assert not STAFF_PROCEDURE.search(first.text)
+
+
 def test_professional_crisis_comes_first_then_the_rest(engine) -> None:
     text = (
         "Head of year here. A Y10 boy says someone has his pictures and wants £200 by "
