@@ -117,7 +117,8 @@ class Engine:
         if not found.english:
             reply = self.replies.notice("not_english", "not_english_title", "fallback", state)
             return Outcome([reply], state)
-        lead = self.replies.text("possible_lead") if found.risk == "possible" else None
+        worded = "possible_lead_child" if found.child else "possible_lead"
+        lead = self.replies.text(worded) if found.risk == "possible" else None
         counts = [("crisis", "possible")] if found.risk == "possible" else []
         topic = self._follow_up(before, found, text)
         if topic:

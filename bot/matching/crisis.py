@@ -82,6 +82,18 @@ class CrisisDetector:
             return "urgent" if self.urgent.search(folded, present) else "topic"
         return None
 
+    def danger_clauses(self, text: str) -> list[str]:
+        """The clauses of the message that state danger (or the whole, if none alone does)."""
+        parts = [p for p in _CLAUSES.split(text) if p.strip()]
+        found = [p for p in parts if self._says_danger(p)]
+        return found or ([text] if self._says_danger(text) else [])
+
+    def _says_danger(self, text: str) -> bool:
+        folded = fold(text, limit=None)
+        return bool(
+            self.danger.search(folded) or self.topic.search(folded) or self.coded.search(text)
+        )
+
     def without_danger(self, text: str) -> str:
         """The message without its clauses that state danger: what to answer after the
         crisis reply ("...he says he'll kill himself tonight. Who do I report to?")."""

@@ -118,17 +118,21 @@ class Triage:
             other = self._rest(text, ruled_out) or other
         english = not plainly_not_english(text, self.matcher.vocabulary)
         if layers:
-            own = facts.role == "unknown" and any(
-                speaks_of_self(c, text) for c in self.crisis.danger_clauses(text) or [text]
-            )
+            own = self._own(text, facts)
             return Assessment(match, "crisis", facts, layers, other, english, said, own)
         signs = signals.signs
         said_crisis = said_crisis and score >= self.topic_veto and not signals.framed
         if score >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top
             layer = "signs" if signs and score < self.possible_at else "scorer"
-            return Assessment(other or match, "possible", facts, (layer,), None, english, said)
+            own = self._own(text, facts)
+            return Assessment(other or match, "possible", facts, (layer,), None, english, said, own)
         # No layer sees a risk (a past case now well): the best answer other than the crisis card.
         return Assessment(other or match, None, facts, (), None, english, said)
+
+    def _own(self, text: str, facts: Facts) -> bool:
+        """Whether an unknown writer states their own danger (answered as a child)."""
+        clauses = self.crisis.danger_clauses(text) or [text]
+        return facts.role == "unknown" and any(speaks_of_self(c, text) for c in clauses)
 
     def _rest(self, text: str, ruled_out: tuple[str, ...]) -> Match | None:
         """The best answer to what the message asks besides its statements of danger, if

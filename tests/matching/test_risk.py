@@ -102,6 +102,15 @@ def test_whoever_writes_of_their_own_danger_gets_the_child_card(
         assert not STAFF_PROCEDURE.search(first.text)
 
 
+def test_possible_risk_line_is_worded_for_whoever_it_is_about(engine) -> None:
+    own = engine.handle(State(), Text("i cant sleep since he sent them and i feel numb, can i "
+                                      "still report it?")).replies[0]  # fmt: skip
+    parent = engine.handle(State(), Text("my son has stopped eating since the pics went "
+                                         "round, how do we report it?")).replies[0]  # fmt: skip
+    assert own.lead and own.lead.startswith("If you might") and "999" in own.lead
+    assert parent.lead and parent.lead.startswith("If a child") and "999" in parent.lead
+
+
 def test_professional_crisis_comes_first_then_the_rest(engine) -> None:
     text = (
         "Head of year here. A Y10 boy says someone has his pictures and wants £200 by "
