@@ -83,23 +83,19 @@ class CrisisDetector:
         return None
 
     def danger_clauses(self, text: str) -> list[str]:
-        """The clauses of the message that state danger (or the whole, if none alone does)."""
-        parts = [p for p in _CLAUSES.split(text) if p.strip()]
-        found = [p for p in parts if self._says_danger(p)]
-        return found or ([text] if self._says_danger(text) else [])
-
-    def _says_danger(self, text: str) -> bool:
-        folded = fold(text, limit=None)
-        return bool(
-            self.danger.search(folded) or self.topic.search(folded) or self.coded.search(text)
-        )
+        """The clauses of the message that state danger, a topic word or coded language."""
+        stated = (self.danger, self.topic)
+        return [
+            raw
+            for raw, folded in _clauses(text)
+            if any(p.search(folded) for p in stated) or self.coded.search(raw.lower())
+        ]
 
     def without_danger(self, text: str) -> str:
         """The message without its clauses that state danger: what to answer after the
         crisis reply ("...he says he'll kill himself tonight. Who do I report to?")."""
-        parts = [p for p in _CLAUSES.split(text) if p.strip()]
-        kept = [p for p in parts if not self.danger.search(fold(p, limit=None))]
-        return ". ".join(p.strip() for p in kept)
+        kept = [raw for raw, folded in _clauses(text) if not self.danger.search(folded)]
+        return ". ".join(raw.strip() for raw in kept)
 
     def categories_fired(self, text: str) -> list[str]:
         """The taxonomy categories whose patterns match anywhere (for explanations only)."""
@@ -111,7 +107,7 @@ class CrisisDetector:
     ) -> bool:
         """Whether the patterns match the whole message or one of its clauses where no
         general cue (without an urgent one) sits."""
-        parts = [fold(p, limit=None) for p in _CLAUSES.split(text)]
+        parts = [f for _, f in _clauses(text)]
         for part in [folded, *parts] if folded is not None else parts:
             found = {n for n in present if n in part}
             if patterns.search(part, found) and self._not_general(part, found):
@@ -144,6 +140,11 @@ class Signals:
 
 # Sentence ends, commas, colons and spaced dashes ("self-harm" stays whole).
 _CLAUSES = re.compile(r"[.!?;:,\n]+|\s[-\u2013\u2014]+\s")
+
+
+def _clauses(text: str) -> list[tuple[str, str]]:
+    """The message's non-empty clauses, each raw and folded."""
+    return [(p, fold(p, limit=None)) for p in _CLAUSES.split(text) if p.strip()]
 
 
 class AnyOf:

@@ -12,6 +12,7 @@ goes through `Triage.assess`, so they can never disagree.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -83,7 +84,7 @@ class Triage:
         score = self.scorer.score(text, reading.terms)
         signals = self.crisis.read(text, " ".join(reading.words) if reading.mended else None)
         if signals.framed:
-            score = min(score, self.topic_veto)  # a quiz, a role-play, a past case now well
+            score = -math.inf  # a quiz, a role-play, a past case now well: no layer alarms
         case = self._case_answer(said, facts)
         if case and match.band != "answer" and match.intent != case:
             # A case described in words the matcher could not place with confidence:
@@ -111,17 +112,17 @@ class Triage:
             )
             if fired
         )
-        other = None
-        if said_crisis:
+        # What to answer besides the crisis: the message without its danger clauses, else
+        # the whole message's best answer other than the crisis card.
+        other = self._rest(text, ruled_out) if layers else None
+        if other is None and said_crisis:
             other = self.matcher.match(text, ("crisis", *ruled_out), reading)
-        if layers:
-            other = self._rest(text, ruled_out) or other
         english = not plainly_not_english(text, self.matcher.vocabulary)
         if layers:
             own = self._own(text, facts)
             return Assessment(match, "crisis", facts, layers, other, english, said, own)
         signs = signals.signs
-        said_crisis = said_crisis and score >= self.topic_veto and not signals.framed
+        said_crisis = said_crisis and score >= self.topic_veto
         if score >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top
             layer = "signs" if signs and score < self.possible_at else "scorer"
             own = self._own(text, facts)
@@ -131,8 +132,10 @@ class Triage:
 
     def _own(self, text: str, facts: Facts) -> bool:
         """Whether an unknown writer states their own danger (answered as a child)."""
+        if facts.role != "unknown":
+            return False
         clauses = self.crisis.danger_clauses(text) or [text]
-        return facts.role == "unknown" and any(speaks_of_self(c, text) for c in clauses)
+        return any(speaks_of_self(c, text) for c in clauses)
 
     def _rest(self, text: str, ruled_out: tuple[str, ...]) -> Match | None:
         """The best answer to what the message asks besides its statements of danger, if

@@ -58,15 +58,12 @@ class Deliveries:
         self.in_flight: dict[int, asyncio.Task] = {}
         self._finished = asyncio.Event()
 
-    async def accept(self, update: Update) -> asyncio.Task | None:
+    def accept(self, update: Update) -> asyncio.Task | None:
         """The task handling this update (a redelivery joins it); None if already handled."""
         uid = update.update_id
         if uid in self.in_flight:
             return self.in_flight[uid]
-        handled = await self.store.handled(uid)
-        if uid in self.in_flight:  # accepted while the ledger was read (a webhook resend)
-            return self.in_flight[uid]
-        if handled:
+        if self.store.handled(uid):
             return None
         task = asyncio.create_task(self._handle(update), name=f"update {uid}")
         self.in_flight[uid] = task
@@ -118,7 +115,7 @@ class Poller:
             try:
                 updates = await self._poll(stop)
             except (RetryAfter, Conflict, TelegramError) as exc:
-                backoff = await self._failed(exc, backoff)
+                backoff = await failed(exc, backoff, "getUpdates")
                 continue
             if updates is None:
                 return  # stopped
@@ -148,7 +145,7 @@ class Poller:
         started = False
         for update in updates:
             known = update.update_id in self.deliveries.in_flight
-            started |= await self.deliveries.accept(update) is not None and not known
+            started |= self.deliveries.accept(update) is not None and not known
         if updates:
             self.offset = max(self.offset, updates[-1].update_id + 1)
         in_flight = self.deliveries.in_flight
@@ -156,9 +153,6 @@ class Poller:
             self.offset = min(self.offset, min(in_flight))
             if not started:  # only updates still being handled came back: wait for one
                 await self.deliveries.one_finished(1.0)
-
-    async def _failed(self, exc: TelegramError, backoff: float) -> float:
-        return await failed(exc, backoff, "getUpdates")
 
     async def _confirm(self) -> None:
         """On a clean stop, confirm what was handled so a restart does not fetch it again."""
@@ -238,7 +232,7 @@ class _Hook(tornado.web.RequestHandler):
 
     async def post(self) -> None:
         update = read_update(bytes(self.body), self.deliveries.app)
-        task = await self.deliveries.accept(update) if update else None
+        task = self.deliveries.accept(update) if update else None
         if task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(task), WEBHOOK_WAIT)

@@ -251,7 +251,7 @@ class TelegramHandlers:
         """One engine turn for a chat: load state, handle, persist, act, reply; then wait
         for the writes (the chat's lock is held), so its next turn sees them."""
         private = chat.type == ChatType.PRIVATE
-        before = await self.store.state(chat.id)
+        before = self.store.state(chat.id)
         outcome = self.engine.handle(State.from_dict(before), event)
         self.store.count(outcome.counts)
         clear = "clear" in outcome.actions

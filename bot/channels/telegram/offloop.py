@@ -65,10 +65,10 @@ class OffLoopStore:
 
     # ------------------------------------------------------------ reads
 
-    async def state(self, chat_id: int) -> dict:
+    def state(self, chat_id: int) -> dict:
         return self.store.state(chat_id)
 
-    async def handled(self, update_id: int) -> bool:
+    def handled(self, update_id: int) -> bool:
         return self.store.handled(update_id)
 
     async def deletable_messages(self, chat_id: int) -> list[int]:
