@@ -37,6 +37,7 @@ class CrisisDetector:
         # Emoji and symbols vanish when text is folded: coded language is also read raw.
         self.coded = AnyOf(rules.categories.get("coded_language", ()))
         self._categories = [(name, AnyOf(ps)) for name, ps in rules.categories.items()]
+        self._headed = [*self._categories, ("topic", self.topic), ("signs", self.signs)]
         lists = (self.danger, self.topic, self.general, self.urgent, self.right_now, self.frame)
         lists += (self.signs,)
         self._index = NeedleIndex(frozenset().union(*(a.needles for a in lists)))  # once a text
@@ -46,11 +47,11 @@ class CrisisDetector:
 
     def read(self, text: str, mended: str | None = None) -> Signals:
         """Every crisis signal of a message, its text folded and scanned for needles once;
-        `mended`: the typo-mended words, read for danger too."""
+        `mended`: the text with its typos mended, read for danger too."""
         folded = fold(text, limit=None)
         present = self._present(folded)
         versions = [(text, folded, present)]
-        if mended:
+        if mended and mended != folded:
             versions.append((mended, mended, self._present(mended)))
         if any(self._framed(f, p) for _, f, p in versions):
             return Signals((), True, False, True)
@@ -82,14 +83,20 @@ class CrisisDetector:
             return "urgent" if self.urgent.search(folded, present) else "topic"
         return None
 
-    def danger_clauses(self, text: str) -> list[str]:
-        """The clauses of the message that state danger, a topic word or coded language."""
-        stated = (self.danger, self.topic)
-        return [
-            raw
-            for raw, folded in _clauses(text)
-            if any(p.search(folded) for p in stated) or self.coded.search(raw.lower())
-        ]
+    def danger_heads(self, text: str) -> list[tuple[str, str, str]]:
+        """Each clause stating danger, a topic word or a worrying sign, folded: cut after
+        the first such statement, whole, and that statement's category (`topic`, `signs`
+        or one of the taxonomy's). The danger's subject comes before it ("just want to
+        sleep forever he still has them")."""
+        heads = []
+        for raw, folded in _clauses(text):
+            found = [(m.end(), name) for name, p in self._headed if (m := p.first(folded))]
+            if found:
+                end, name = min(found)
+                heads.append((folded[:end], folded, name))
+            elif self.coded.search(raw.lower()):
+                heads.append((folded, folded, "coded_language"))
+        return heads
 
     def without_danger(self, text: str) -> str:
         """The message without its clauses that state danger: what to answer after the
@@ -177,6 +184,15 @@ class AnyOf:
         for needle in hits:
             chosen.update(self._by_needle[needle])
         return any(self.patterns[i][0].search(text) for i in sorted(chosen))
+
+    def first(self, text: str) -> re.Match[str] | None:
+        """The match that ends first, if any (for explanations and the danger's subject)."""
+        found = (
+            p.search(text)
+            for p, needles in self.patterns
+            if needles is None or any(n in text for n in needles)
+        )
+        return min((m for m in found if m), key=lambda m: m.end(), default=None)
 
 
 class NeedleIndex:

@@ -21,6 +21,7 @@ def explain(triage: Triage, text: str) -> dict:
     found = triage.assess(text)
     scores = sorted(m.scores(text, reading=reading).items(), key=lambda kv: -kv[1])
     fired = triage.crisis.categories_fired(text)
+    score = triage.scorer.score(text, reading.terms)
     return {
         "normalised": folded,
         "lexicon_words": lexicon,
@@ -29,7 +30,7 @@ def explain(triage: Triage, text: str) -> dict:
             "risk": found.risk,
             "layers": list(found.layers),
             "pattern_categories": fired,
-            "scorer": round(triage.scorer.score(text, reading.terms), 3),
+            "scorer": None if score is None else round(score, 3),
             "scorer_thresholds": {"crisis": triage.crisis_at, "possible": triage.possible_at},
         },
         "top_intents": [

@@ -46,7 +46,10 @@ _SOMEONE_ELSE = re.compile(
     r"lads?|lass|teens?|teenagers?|grandsons?|granddaughters?|nephews?|nieces?|"
     r"stepsons?|stepdaughters?|yp|young person|cyp|clients?|tutees?|residents?|patients?|"
     r"victims?|missing person|misper|mfh|players?|swimmers?|u\d\d|himself|herself|themselves|"
-    r"a \d+ ?(year old|yr old|yo|y o)|\d+ ?(yo|y o|year old))\b"
+    r"a \d+ ?(year old|yr old|yo|y o)|\d+ ?(yos?|y o|year old)|daug\w*|bairns?|weans?|"
+    r"laddies?|lassies?|gymnasts?|under \d+s|\d+ ?year olds|"
+    r"(hes|shes|he is|she is|theyre) (1[0-7]|[89])|(bro|sis|brother|sister|cousin|mate|friend) "
+    r"(1[0-7]|[89])|one of (my|our)|a (year|yr|y) ?\d+)\b"
 )
 # Someone else speaking or acting in the danger clause ("she just told me she wants to die").
 _THEY_SAY = re.compile(
@@ -54,19 +57,34 @@ _THEY_SAY = re.compile(
     r"took|taken|cut|admitted)\b"
 )
 _THIRD = re.compile(r"\b(he|she|they|hes|shes|theyre|him|her|his|them)\b")
+# What the offender does to the writer, in a young person's own message.
+_OFFENDER_ACTS = re.compile(
+    r"\b(he|she|they|hes|shes|theyre|this guy|the guy)\s+(still\s+|just\s+|already\s+|now\s+)?"
+    r"(got|has|have|sent|sends|sending|posted|posts|posting|shared|wont|keeps|kept|wants|"
+    r"threatened|threatening|screenshotted|is\s+sending|is\s+gonna|gonna|will|ll)\b"
+)
 
 
-def speaks_of_self(clause: str, message: str) -> bool:
-    """True when the writer is the one the danger is about: the message names nobody else
-    it could be about, and the clause stating danger is in the first person with nobody
-    else speaking in it ("he posted it, i want to die"), or has no subject at all ("took
-    the pills. all of them")."""
+def speaks_of_self(head: str, clause: str, message: str, aimed_at_writer: bool = False) -> bool:
+    """True when the writer is the one the danger is about.
+
+    `head`: the danger clause up to its statement of danger; `clause`: all of it. The
+    message must name nobody else it could be about, and the head be in the first person
+    with nobody else before it or speaking ("he posted it, i want to die"), or have no
+    subject at all ("took the pills. all of them"). What
+    the offender does ("he still has them") is not someone else to be about. The
+    offender coming ("he says he knows where i live") is aimed at whoever it names: the
+    writer when the clause is in the first person.
+    """
     if _SOMEONE_ELSE.search(fold(message, limit=None)):
         return False
-    folded = fold(clause, limit=None)
-    if _FIRST.search(folded):
-        return not _THEY_SAY.search(folded)
-    return not _THIRD.search(folded)
+    head, clause = (_OFFENDER_ACTS.sub(" ", fold(t, limit=None)) for t in (head, clause))
+    if aimed_at_writer:
+        return _FIRST.search(clause) is not None
+    if first := _FIRST.search(head):
+        # "she asked me whether it would hurt to stop living": someone else comes first
+        return not _THEY_SAY.search(head) and not _THIRD.search(head, 0, first.start())
+    return not _THIRD.search(head)
 
 
 def writer_is_child(text: str) -> bool:

@@ -109,6 +109,18 @@ class Matcher:
         words = [x for w in plain for x in self._correct(w).split()]
         return Reading(plain, words, self._terms(words))
 
+    def respell(self, text: str) -> str:
+        """The folded message with its misspelt words mended and every other word as
+        written, for the crisis patterns. Unlike `read`, it keeps tenses and synonyms: a
+        mend that only cuts a word's ending ("killed" to "kill") or swaps a synonym ("lads"
+        to "boy") would turn a news story into a statement of danger."""
+        out = []
+        for word in fold(text, limit=None).split():
+            mended = self._correct(word)
+            same = word.startswith(mended) or stem(mended) == stem(word)
+            out.append(word if same else mended)
+        return " ".join(out)
+
     @staticmethod
     def _terms(words: list[str]) -> list[str]:
         # Function words stay: "my", "you", "what" carry intent (measured: +3 points).

@@ -14,6 +14,7 @@ held-out folds (`guidance-bot tune-risk`).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -37,6 +38,27 @@ def training_set(content: Content) -> list[tuple[str, str]]:
     return sorted([(t, RISK) for t in positives] + [(t, NONE) for t in negatives])
 
 
+def with_buried_copies(rows: list[tuple[str, str]], seed: int = 7) -> list[tuple[str, str]]:
+    """Each example once more, joined to an ordinary one and keeping its label.
+
+    Risk is usually one clause of a longer practical question ("...do we report to CEOP
+    or the police first? he told her he wishes he could not wake up"). Trained on
+    examples alone, a whole-message model learns that long practical questions are
+    safe. Measured with each writer's catalogue left out of training in turn (D to J):
+    at 2% false alarms the scorer alone caught 86.0% of their risk lines, against 79.8%
+    without the copies (74.0% against 71.4% at 1%).
+    """
+    rng = random.Random(seed)
+    ordinary = [text for text, label in rows if label == NONE]
+    out = list(rows)
+    for text, label in rows:
+        other = rng.choice(ordinary)
+        if other != text:
+            joined = f"{other} {text}" if rng.random() < 0.6 else f"{text} {other}"
+            out.append((joined, label))
+    return sorted(out)
+
+
 class RiskScorer:
     def __init__(self, model: LinearModel, terms: Terms) -> None:
         self.model = model
@@ -49,16 +71,19 @@ class RiskScorer:
         cls, rows: list[tuple[str, str]], terms: Terms, key: object = None, use_cache: bool = True
     ) -> RiskScorer:
         """`key`: what decides how texts become terms (the matcher's vocabulary and lexicon)."""
+        rows = with_buried_copies(rows)
         data = lambda: [(terms(text), label) for text, label in rows]  # noqa: E731
         if not use_cache:
             return cls(LinearModel.train(data()), terms)
         return cls(cached_model("risk", (key, rows), data, use_cache), terms)
 
-    def score(self, text: str, terms: list[str] | None = None) -> float:
-        """The margin of `risk` over `none`; above 0 the model leans to risk."""
+    def score(self, text: str, terms: list[str] | None = None) -> float | None:
+        """The margin of `risk` over `none`; above 0 the model leans to risk. None: too
+        little to judge by, or mostly unknown words (other languages); the scorer then
+        neither raises an alarm nor overrules one."""
         terms = self.terms(text) if terms is None else terms
         if len(terms) < MIN_TERMS or self.model.known_share(terms) < KNOWN_SHARE:
-            return -1.0  # too little to judge by, or mostly unknown words (other languages)
+            return None
         margins = self.model.scores(terms)
         return margins[self._risk] - margins[self._none]
 
@@ -74,5 +99,6 @@ def held_out_scores(
         held = set(order[k::folds])
         train = [r for i, r in enumerate(rows) if i not in held]
         model = RiskScorer.train(train, terms, use_cache=False)
-        out += [(model.score(rows[i][0]), rows[i][1]) for i in sorted(held)]
+        scores = [(model.score(rows[i][0]), rows[i][1]) for i in sorted(held)]
+        out += [(-math.inf if s is None else s, label) for s, label in scores]
     return out

@@ -1,7 +1,7 @@
 """Crisis wins: the one place that decides whether a message shows a child at risk.
 
 Three layers, any of which can raise the alarm: the patterns of the risk
-taxonomy (crisis.py, run on the raw and on the typo-mended text), the
+taxonomy (crisis.py, run on the raw and on the respelt text), the
 learned risk scorer (risk.py) and the intent classifier itself. Two tiers:
 `crisis` (the crisis reply comes first) and `possible` (the answer, with
 the crisis lines in one line at its top). The matcher always runs, so a
@@ -73,6 +73,9 @@ class Triage:
         # Below this score a topic word alone ("the link between sextortion and self-harm")
         # is taken as a general question, whatever cue the patterns missed.
         self.topic_veto = limits.get("topic_veto", -10.0)
+        # Below this score a statement of danger in a message that also sounds general is
+        # taken as a general question too.
+        self.danger_veto = limits.get("danger_veto", -math.inf)
 
     def assess(self, text: str, known: Facts | None = None) -> Assessment:
         """`known`: the facts of the conversation so far; this message's facts override them."""
@@ -81,32 +84,44 @@ class Triage:
         ruled_out = self._ruled_out(facts)
         reading = self.matcher.read(text)
         match = self.matcher.match(text, ruled_out, reading)
-        score = self.scorer.score(text, reading.terms)
-        signals = self.crisis.read(text, " ".join(reading.words) if reading.mended else None)
+        score = self.scorer.score(text, reading.terms)  # None: too short to judge
+        signals = self.crisis.read(text, self.matcher.respell(text))
         if signals.framed:
             score = -math.inf  # a quiz, a role-play, a past case now well: no layer alarms
+
+        def overruled(limit: float) -> bool:
+            return score is not None and score < limit
+
+        judged = -math.inf if score is None else score  # what the scorer alone alarms on
         case = self._case_answer(said, facts)
         if case and match.band != "answer" and match.intent != case:
             # A case described in words the matcher could not place with confidence:
             # the case answer for whoever is writing.
             match = Match(case, match.score, match.alternatives, "answer")
         said_crisis = match.intent == "crisis"
-        # A topic word alone counts only if the scorer does not plainly disagree.
-        patterns = any(r != "topic" or score >= self.topic_veto for r in signals.reasons)
+        # A topic word alone counts only if the scorer does not plainly disagree; a statement
+        # of danger, unless the message also sounds general and the scorer finds it plainly
+        # ordinary ("are there times of day when victims are most at risk of harming themselves").
+        patterns = any(
+            not overruled(self.topic_veto)
+            if r == "topic"
+            else not (signals.general and overruled(self.danger_veto))
+            for r in signals.reasons
+        )
         layers = tuple(
             name
             for name, fired in (
                 ("patterns", patterns),
                 # Alone, the scorer puts a short message in the crisis tier only with a
                 # pattern's help: short corrections ("she's 19 actually") fooled it.
-                ("scorer", score >= self.crisis_at and len(text.split()) >= LONG_ENOUGH),
+                ("scorer", judged >= self.crisis_at and len(text.split()) >= LONG_ENOUGH),
                 # The classifier alone decides only when the scorer does not disagree and
                 # nothing in the message sounds general ("is giving stuff away a sign...").
                 (
                     "intent",
                     said_crisis
                     and match.band == "answer"
-                    and score >= self.possible_at
+                    and judged >= self.possible_at
                     and not signals.general,
                 ),
             )
@@ -122,9 +137,9 @@ class Triage:
             own = self._own(text, facts)
             return Assessment(match, "crisis", facts, layers, other, english, said, own)
         signs = signals.signs
-        said_crisis = said_crisis and score >= self.topic_veto
-        if score >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top
-            layer = "signs" if signs and score < self.possible_at else "scorer"
+        said_crisis = said_crisis and judged >= self.topic_veto
+        if judged >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top
+            layer = "signs" if signs and judged < self.possible_at else "scorer"
             own = self._own(text, facts)
             return Assessment(other or match, "possible", facts, (layer,), None, english, said, own)
         # No layer sees a risk (a past case now well): the best answer other than the crisis card.
@@ -134,8 +149,13 @@ class Triage:
         """Whether an unknown writer states their own danger (answered as a child)."""
         if facts.role != "unknown":
             return False
-        clauses = self.crisis.danger_clauses(text) or [text]
-        return any(speaks_of_self(c, text) for c in clauses)
+        heads = self.crisis.danger_heads(text)
+        if not heads:  # the scorer's alarm: the message is the clause
+            return speaks_of_self(text, text, text)
+        return any(
+            speaks_of_self(head, clause, text, aimed_at_writer=name == "offender_in_person")
+            for head, clause, name in heads
+        )
 
     def _rest(self, text: str, ruled_out: tuple[str, ...]) -> Match | None:
         """The best answer to what the message asks besides its statements of danger, if

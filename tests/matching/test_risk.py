@@ -1,12 +1,11 @@
 """The crisis layers on catalogues written by people who never saw the patterns or examples.
 
-Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D to J
-(`crisis_d.jsonl` ... `crisis_j.jsonl`) were each measured as held-out sets and
-then trained and tuned on. K, L and M (`crisis_k.jsonl`, `crisis_l.jsonl`,
-`crisis_m.jsonl`: the twelfth to fourteenth writers) are never trained or tuned
-on. Their floors guard against regressions at the level measured when the layers
-were built; the aim (every child at risk caught, at most 3% false alarms) is
-higher.
+Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`) and D to P
+(`crisis_d.jsonl` ... `crisis_p.jsonl`) were each measured as held-out sets and
+then trained and tuned on. Q and R (`crisis_q.jsonl`, `crisis_r.jsonl`: the
+eighteenth and nineteenth writers) are never trained or tuned on. Their floors
+guard against regressions at the level measured when the layers were built; the
+aim (every child at risk caught, at most 3% false alarms) is higher.
 """
 
 from __future__ import annotations
@@ -38,6 +37,12 @@ TRAINED = [
     "crisis_h.jsonl",
     "crisis_i.jsonl",
     "crisis_j.jsonl",
+    "crisis_k.jsonl",
+    "crisis_l.jsonl",
+    "crisis_m.jsonl",
+    "crisis_n.jsonl",
+    "crisis_o.jsonl",
+    "crisis_p.jsonl",
 ]
 
 
@@ -49,9 +54,8 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, false alarms)
-    "crisis_k.jsonl": (0.96, 0.91, 0.06),
-    "crisis_l.jsonl": (0.90, 0.87, 0.10),  # a red-team writer: the least obvious risk
-    "crisis_m.jsonl": (0.94, 0.88, 0.05),  # typical traffic
+    "crisis_q.jsonl": (0.96, 0.90, 0.06),  # many registers, risk mid-message
+    "crisis_r.jsonl": (0.96, 0.87, 0.10),  # understated disclosures; hard negatives
 }
 
 
@@ -68,7 +72,8 @@ def test_held_out_catalogue_floors(engine, name: str) -> None:
 def test_ordinary_questions_rarely_alarm(engine, name: str) -> None:
     calm = [it.text for it in read_jsonl(DATA / name) if it.intent != "crisis"]
     alarms = [t for t in calm if engine.classify(t).risk]
-    assert len(alarms) <= 0.02 * len(calm), alarms
+    # the `possible` tier is set to alarm on 2.5% of ordinary questions held out of training
+    assert len(alarms) <= 0.025 * len(calm), alarms
 
 
 def test_child_in_crisis_is_answered_as_a_child(engine) -> None:
@@ -86,6 +91,12 @@ def test_child_in_crisis_is_answered_as_a_child(engine) -> None:
         ("he posted it on my story. i want to kill myself", "crisis_child"),  # no age given
         ("swallowed the lot tonight. sorry everyone", "crisis_child"),  # no subject at all
         ("hes outside my school rn and says hell show my mum", "crisis_child"),
+        ("just want to sleep forever he still has them", "crisis_child"),  # he: the offender
+        ("he says he knows where i live and hes coming round tonight", "crisis_child"),
+        ("She asked me tonight whether it would hurt to stop living. Someone has her photos.",
+         "crisis"),  # someone else speaks before "me"
+        ("Searched a 14yo's room after the referral and found razor blades in a shoebox",
+         "crisis"),
         ("she just told me she wants to die, the man has her photos", "crisis"),  # a parent
         ("my son took pills an hour ago, he is 14", "crisis"),
         ("pupil says she will kill herself tonight, images on snap", "crisis"),
@@ -152,3 +163,23 @@ def test_the_taxonomy_is_in_the_content(content) -> None:
         "overdose_taken", "missing_worrying", "offender_in_person", "coded_language",
     } <= categories  # fmt: skip
     assert content.crisis.near_misses and content.crisis.possible and content.crisis.at_risk
+
+
+@pytest.mark.parametrize(
+    ("text", "risk"),
+    [
+        ("thinking bout suicide constantly", "crisis"),  # too short for the scorer to overrule
+        ("kil myself tonite", "crisis"),  # a typo is mended for the patterns
+        # a statement of danger in a message that sounds general, which the scorer finds ordinary
+        ("What does the research say. Pupil tells a teacher they want to die: does the DSL "
+         "ring parents first?", None),
+    ],
+)  # fmt: skip
+def test_what_the_scorer_may_overrule(engine, text: str, risk: str | None) -> None:
+    assert engine.classify(text).risk == risk
+
+
+def test_typos_are_mended_for_the_patterns_but_tenses_are_kept(engine) -> None:
+    assert "patterns" in engine.classify("i wanna kil myslf tonite").layers
+    # "killed" is not cut to "kill": a figure of speech stays one for the patterns
+    assert "patterns" not in engine.classify("my brother killed himself laughing at my hair").layers
