@@ -136,7 +136,9 @@ class Triage:
         if layers:
             own = self._own(text, facts)
             return Assessment(match, "crisis", facts, layers, other, english, said, own)
-        signs = signals.signs
+        # Worrying signs, unless the message sounds general and the scorer finds it ordinary
+        # ("what would make a kid at lunchtime worth flagging, like not eating?").
+        signs = signals.signs and not (signals.general and overruled(self.danger_veto))
         said_crisis = said_crisis and judged >= self.topic_veto
         if judged >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top
             layer = "signs" if signs and judged < self.possible_at else "scorer"
