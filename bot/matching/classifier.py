@@ -48,17 +48,43 @@ def features(words: Sequence[str]) -> dict[str, int]:
     return counts
 
 
+Rows = dict[str, list[tuple[int, float]]]  # per feature: (class, weight) for each class it moves
+
+
 class LinearModel:
-    """Weights per feature and class; `scores` gives one margin per class."""
+    """Weights per feature and class; `scores` gives one margin per class.
+
+    With two classes every feature's weights are w and -w (each update moves the true
+    class up and its one rival down by the same amount), so only the second class's
+    weight is kept: the risk scorer's model then takes a fifth of the memory.
+    """
 
     def __init__(
-        self, classes: list[str], idf: dict[str, float], weights: dict[str, list[tuple[int, float]]]
+        self, classes: list[str], idf: dict[str, float], weights: Rows | dict[str, float]
     ) -> None:
+        """`weights`: (class, weight) rows, or for two classes the second class's weight."""
         self.classes = classes
         self.idf = idf
-        self.weights = weights
+        self._binary = len(classes) == 2
+        self._rows: Rows = {} if self._binary else weights  # type: ignore[assignment]
+        self._second: dict[str, float] = {}
+        if self._binary:
+            self._second = {
+                f: row if isinstance(row, float) else dict(row).get(1, 0.0)
+                for f, row in weights.items()
+            }
         self._word = lru_cache(maxsize=20_000)(self._word_part)
         self._max_idf = max(idf.values(), default=1.0)
+
+    def _add(self, acc: list[float], feature: str, value: float) -> None:
+        if self._binary:
+            w = self._second.get(feature)
+            if w is not None:
+                acc[0] -= w * value
+                acc[1] += w * value
+            return
+        for c, w in self._rows.get(feature, ()):
+            acc[c] += w * value
 
     # ------------------------------------------------------------ scoring
 
@@ -72,8 +98,7 @@ class LinearModel:
                 continue
             v = n * idf
             sq += v * v
-            for c, w in self.weights.get(f, ()):
-                acc[c] += w * v
+            self._add(acc, f, v)
         return tuple(acc), sq
 
     def known_share(self, words: Sequence[str]) -> float:
@@ -101,8 +126,7 @@ class LinearModel:
             idf = self.idf.get(f)
             if idf is not None:
                 sq += idf * idf
-                for c, w in self.weights.get(f, ()):
-                    acc[c] += w * idf
+                self._add(acc, f, idf)
         # Shared character n-grams across words make the norm approximate; close enough.
         norm = math.sqrt(sq)
         return [a / norm for a in acc] if norm else acc
@@ -165,7 +189,8 @@ class LinearModel:
     # ------------------------------------------------------------ storage
 
     def save(self, path: Path) -> None:
-        data = {"classes": self.classes, "idf": self.idf, "weights": self.weights}
+        weights = self._second if self._binary else self._rows
+        data = {"classes": self.classes, "idf": self.idf, "weights": weights}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
         tmp.replace(path)
@@ -173,5 +198,10 @@ class LinearModel:
     @classmethod
     def load(cls, path: Path) -> LinearModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        weights = {f: [(int(c), float(w)) for c, w in row] for f, row in data["weights"].items()}
+        rows = data.pop("weights")
+        weights: Rows | dict[str, float]
+        if len(data["classes"]) == 2:  # kept as the second class's weight alone
+            weights = {f: float(w) for f, w in rows.items()}
+        else:
+            weights = {f: [(int(c), float(w)) for c, w in row] for f, row in rows.items()}
         return cls(list(data["classes"]), dict(data["idf"]), weights)

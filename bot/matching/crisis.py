@@ -90,7 +90,8 @@ class CrisisDetector:
         sleep forever he still has them")."""
         heads = []
         for raw, folded in _clauses(text):
-            found = [(m.end(), name) for name, p in self._headed if (m := p.first(folded))]
+            present = self._present(folded)
+            found = [(m.end(), name) for name, p in self._headed if (m := p.first(folded, present))]
             if found:
                 end, name = min(found)
                 heads.append((folded[:end], folded, name))
@@ -175,24 +176,29 @@ class AnyOf:
     def search(self, text: str, present: frozenset[str] | set[str] | None = None) -> bool:
         """Whether any pattern matches; `present`: the needles found in `text` already
         (when several AnyOf search one text, find them once for all)."""
+        return any(p.search(text) for p in self._candidates(text, present))
+
+    def first(
+        self, text: str, present: frozenset[str] | set[str] | None = None
+    ) -> re.Match[str] | None:
+        """The match that ends first, if any (where a statement of danger ends)."""
+        found = (p.search(text) for p in self._candidates(text, present))
+        return min((m for m in found if m), key=lambda m: m.end(), default=None)
+
+    def _candidates(
+        self, text: str, present: frozenset[str] | set[str] | None
+    ) -> list[re.Pattern[str]]:
+        """The patterns that may match: those whose strings are in the text, and those
+        without any."""
         if present is None:
             present = self._index.find(text)
         hits = self.needles.intersection(present)
         if not hits and not self._always:
-            return False  # the usual case: none of its strings is in the text
+            return []  # the usual case: none of its strings is in the text
         chosen = set(self._always)
         for needle in hits:
             chosen.update(self._by_needle[needle])
-        return any(self.patterns[i][0].search(text) for i in sorted(chosen))
-
-    def first(self, text: str) -> re.Match[str] | None:
-        """The match that ends first, if any (for explanations and the danger's subject)."""
-        found = (
-            p.search(text)
-            for p, needles in self.patterns
-            if needles is None or any(n in text for n in needles)
-        )
-        return min((m for m in found if m), key=lambda m: m.end(), default=None)
+        return [self.patterns[i][0] for i in sorted(chosen)]
 
 
 class NeedleIndex:

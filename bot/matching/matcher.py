@@ -117,8 +117,9 @@ class Matcher:
         out = []
         for word in fold(text, limit=None).split():
             mended = self._correct(word)
-            same = word.startswith(mended) or stem(mended) == stem(word)
-            out.append(word if same else mended)
+            if mended != word and not word.startswith(mended) and stem(mended) != stem(word):
+                word = mended
+            out.append(word)
         return " ".join(out)
 
     @staticmethod

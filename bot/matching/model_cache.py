@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.matching import classifier
 from bot.matching.classifier import LinearModel
 
-MODEL_FORMAT = "linear-1"  # bump when features change; training settings are in the key too
+MODEL_FORMAT = "linear-2"  # bump when features or the file change; settings are in the key too
 
 
 def cache_dir() -> Path:
@@ -40,7 +40,7 @@ def cached_model(
         classifier.PRUNE,
         classifier.NGRAM,
     )
-    digest = hashlib.sha256(repr((recipe, key)).encode()).hexdigest()[:16]
+    digest = _digest((recipe, key))
     path = cache_dir() / f"{name}-{digest}.json"
     if use_cache and path.is_file():
         try:
@@ -55,3 +55,22 @@ def cached_model(
         except OSError:
             pass
     return model
+
+
+def _digest(key: object) -> str:
+    """A stable hash of the key, fed piece by piece: the whole key's repr (every example
+    twice over) cost 37 MB at its peak, more than the model it names."""
+    h = hashlib.sha256()
+    stack = [key]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            h.update(b"(" if isinstance(item, tuple) else b"[")
+            stack.append(b")" if isinstance(item, tuple) else b"]")
+            stack.extend(reversed(item))
+        elif isinstance(item, bytes):
+            h.update(item)
+        else:
+            h.update(repr(item).encode())
+            h.update(b",")
+    return h.hexdigest()[:16]
