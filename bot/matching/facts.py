@@ -60,8 +60,15 @@ _THIRD = re.compile(r"\b(he|she|they|hes|shes|theyre|him|her|his|them)\b")
 # What the offender does to the writer, in a young person's own message.
 _OFFENDER_ACTS = re.compile(
     r"\b(he|she|they|hes|shes|theyre|this guy|the guy)\s+(still\s+|just\s+|already\s+|now\s+)?"
-    r"(got|has|have|sent|sends|sending|posted|posts|posting|shared|wont|keeps|kept|wants|"
-    r"threatened|threatening|screenshotted|is\s+sending|is\s+gonna|gonna|will|ll)\b"
+    r"(got|has|have|sent|sends|sending|posted|posts|posting|shared|wont|wants|threatened|"
+    r"threatening|screenshotted|is\s+sending|is\s+gonna|gonna|will|ll|keeps\s+(messaging|"
+    r"asking|sending|texting|threatening|posting))\b"
+)
+# A head that starts with finding or being told is a witness's account ("found a rope under
+# her mattress", "told counsellor by the morning none of this will matter").
+_WITNESS = re.compile(
+    r"^\s*(\w+\s+){0,2}(found|find|noticed|saw|spotted|discovered|searched|counted|checked|"
+    r"reports?|reported|disclosed|told\s+(counsellor|tutor|teacher|staff|police|nurse|us))\b"
 )
 
 
@@ -74,7 +81,8 @@ def speaks_of_self(head: str, clause: str, message: str, aimed_at_writer: bool =
     subject at all ("took the pills. all of them"). What
     the offender does ("he still has them") is not someone else to be about. The
     offender coming ("he says he knows where i live") is aimed at whoever it names: the
-    writer when the clause is in the first person.
+    writer when the clause is in the first person. A head that starts with finding or being
+    told ("found a rope under her mattress") is a witness's account.
     """
     if _SOMEONE_ELSE.search(fold(message, limit=None)):
         return False
@@ -84,7 +92,7 @@ def speaks_of_self(head: str, clause: str, message: str, aimed_at_writer: bool =
     if first := _FIRST.search(head):
         # "she asked me whether it would hurt to stop living": someone else comes first
         return not _THEY_SAY.search(head) and not _THIRD.search(head, 0, first.start())
-    return not _THIRD.search(head)
+    return not _THIRD.search(head) and not _WITNESS.search(head)
 
 
 def writer_is_child(text: str) -> bool:

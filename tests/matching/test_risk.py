@@ -99,6 +99,8 @@ def test_child_in_crisis_is_answered_as_a_child(engine) -> None:
          "crisis"),  # someone else speaks before "me"
         ("Searched a 14yo's room after the referral and found razor blades in a shoebox",
          "crisis"),
+        ("found a stash of tablets under the mattress tonight, the man still has the pics",
+         "crisis"),  # a witness's account
         ("she just told me she wants to die, the man has her photos", "crisis"),  # a parent
         ("my son took pills an hour ago, he is 14", "crisis"),
         ("pupil says she will kill herself tonight, images on snap", "crisis"),
