@@ -37,7 +37,11 @@ class CrisisDetector:
         # Emoji and symbols vanish when text is folded: coded language is also read raw.
         self.coded = AnyOf(rules.categories.get("coded_language", ()))
         self._categories = [(name, AnyOf(ps)) for name, ps in rules.categories.items()]
-        self._headed = [*self._categories, ("topic", self.topic), ("signs", self.signs)]
+        # Every statement the danger's subject is read before, with its category, in one list.
+        headed = [(name, p) for name, ps in rules.categories.items() for p in ps]
+        headed += [("topic", p) for p in rules.topic] + [("signs", p) for p in rules.signs]
+        self._heads = AnyOf(tuple(p for _, p in headed))
+        self._head_names = [name for name, _ in headed]
         lists = (self.danger, self.topic, self.general, self.urgent, self.right_now, self.frame)
         lists += (self.signs,)
         self._index = NeedleIndex(frozenset().union(*(a.needles for a in lists)))  # once a text
@@ -90,11 +94,9 @@ class CrisisDetector:
         sleep forever he still has them")."""
         heads = []
         for raw, folded in _clauses(text):
-            present = self._present(folded)
-            found = [(m.end(), name) for name, p in self._headed if (m := p.first(folded, present))]
-            if found:
-                end, name = min(found)
-                heads.append((folded[:end], folded, name))
+            if found := self._heads.first(folded):
+                index, match = found
+                heads.append((folded[: match.end()], folded, self._head_names[index]))
             elif self.coded.search(raw.lower()):
                 heads.append((folded, folded, "coded_language"))
         return heads
@@ -176,29 +178,27 @@ class AnyOf:
     def search(self, text: str, present: frozenset[str] | set[str] | None = None) -> bool:
         """Whether any pattern matches; `present`: the needles found in `text` already
         (when several AnyOf search one text, find them once for all)."""
-        return any(p.search(text) for p in self._candidates(text, present))
+        return any(self.patterns[i][0].search(text) for i in self._candidates(text, present))
 
     def first(
         self, text: str, present: frozenset[str] | set[str] | None = None
-    ) -> re.Match[str] | None:
-        """The match that ends first, if any (where a statement of danger ends)."""
-        found = (p.search(text) for p in self._candidates(text, present))
-        return min((m for m in found if m), key=lambda m: m.end(), default=None)
+    ) -> tuple[int, re.Match[str]] | None:
+        """The pattern whose match ends first, and that match (where a statement ends)."""
+        found = ((i, self.patterns[i][0].search(text)) for i in self._candidates(text, present))
+        return min(((i, m) for i, m in found if m), key=lambda im: im[1].end(), default=None)
 
-    def _candidates(
-        self, text: str, present: frozenset[str] | set[str] | None
-    ) -> list[re.Pattern[str]]:
+    def _candidates(self, text: str, present: frozenset[str] | set[str] | None) -> list[int]:
         """The patterns that may match: those whose strings are in the text, and those
         without any."""
         if present is None:
             present = self._index.find(text)
         hits = self.needles.intersection(present)
-        if not hits and not self._always:
-            return []  # the usual case: none of its strings is in the text
+        if not hits:
+            return self._always  # the usual case: none of its strings is in the text
         chosen = set(self._always)
         for needle in hits:
             chosen.update(self._by_needle[needle])
-        return [self.patterns[i][0] for i in sorted(chosen)]
+        return sorted(chosen)
 
 
 class NeedleIndex:

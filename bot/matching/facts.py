@@ -78,11 +78,11 @@ def speaks_of_self(head: str, clause: str, message: str, aimed_at_writer: bool =
     `head`: the danger clause up to its statement of danger; `clause`: all of it. The
     message must name nobody else it could be about, and the head be in the first person
     with nobody else before it or speaking ("he posted it, i want to die"), or have no
-    subject at all ("took the pills. all of them"). What
-    the offender does ("he still has them") is not someone else to be about. The
-    offender coming ("he says he knows where i live") is aimed at whoever it names: the
-    writer when the clause is in the first person. A head that starts with finding or being
-    told ("found a rope under her mattress") is a witness's account.
+    subject at all ("took the pills. all of them"). What the offender does ("he still
+    has them") is not someone else to be about. The offender coming ("he says he knows
+    where i live") is aimed at whoever the clause names: the writer when it is in the
+    first person. A head that starts with finding or being told ("found a rope under her
+    mattress") is a witness's account.
     """
     if _SOMEONE_ELSE.search(fold(message, limit=None)):
         return False

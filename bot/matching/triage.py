@@ -24,7 +24,8 @@ from bot.matching.matcher import Match, Matcher
 from bot.matching.risk import RiskScorer, training_set
 
 Risk = Literal["crisis", "possible"]
-LONG_ENOUGH = 10  # words: below this the scorer alone raises `possible`, not `crisis`
+LONG_ENOUGH = 15  # words: below this the scorer alone raises `possible`, not `crisis`...
+SHORT_ENOUGH = 10  # ...unless it has this many and states no role or age (not a correction)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class Triage:
         reading = self.matcher.read(text)
         match = self.matcher.match(text, ruled_out, reading)
         score = self.scorer.score(text, reading.terms)  # None: too short to judge
-        signals = self.crisis.read(text, self.matcher.respell(text))
+        signals = self.crisis.read(text, self.matcher.respell(text) if reading.mended else None)
         if signals.framed:
             score = -math.inf  # a quiz, a role-play, a past case now well: no layer alarms
 
@@ -114,10 +115,12 @@ class Triage:
                 ("patterns", patterns),
                 # Alone, the scorer puts a short message in the crisis tier only with a
                 # pattern's help: short corrections fooled it ("oh wait, I misread her notes,
-                # she's 20"). With each writer's catalogue left out of its training in turn
-                # (N, O, S, T), ten words put 93.6% of their crisis lines in the crisis tier,
-                # fifteen 90.2%, with no more near misses there.
-                ("scorer", judged >= self.crisis_at and len(text.split()) >= LONG_ENOUGH),
+                # she's 20"; "actually I'm not his mum, I'm his form tutor"). With each
+                # writer's catalogue left out of its training in turn (N, O, S, T), ten words
+                # put 93.6% of their crisis lines in the crisis tier, fifteen 90.2%, with no
+                # more near misses there; under fifteen, a message that states who is writing
+                # or an age is taken as such a correction.
+                ("scorer", judged >= self.crisis_at and self._long_enough(text, said)),
                 # The classifier alone decides only when the scorer does not disagree and
                 # nothing in the message sounds general ("is giving stuff away a sign...").
                 (
@@ -149,6 +152,13 @@ class Triage:
             return Assessment(other or match, "possible", facts, (layer,), None, english, said, own)
         # No layer sees a risk (a past case now well): the best answer other than the crisis card.
         return Assessment(other or match, None, facts, (), None, english, said)
+
+    @staticmethod
+    def _long_enough(text: str, said: Facts) -> bool:
+        """Whether the scorer alone may put this message in the crisis tier."""
+        words = len(text.split())
+        states_facts = said.role != "unknown" or said.age_band != "unknown"
+        return words >= LONG_ENOUGH or (words >= SHORT_ENOUGH and not states_facts)
 
     def _own(self, text: str, facts: Facts) -> bool:
         """Whether an unknown writer states their own danger (answered as a child)."""
