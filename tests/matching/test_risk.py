@@ -60,8 +60,10 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, false alarms)
-    "crisis_q.jsonl": (0.96, 0.90, 0.06),  # many registers, risk mid-message
-    "crisis_r.jsonl": (0.96, 0.87, 0.10),  # understated disclosures; hard negatives
+    "crisis_q.jsonl": (0.98, 0.91, 0.05),  # many registers, risk mid-message
+    "crisis_r.jsonl": (0.96, 0.88, 0.07),  # understated disclosures; hard negatives
+    "crisis_u.jsonl": (0.97, 0.92, 0.08),  # a realistic week of messages
+    "crisis_v.jsonl": (0.97, 0.91, 0.06),  # ambivalence, minimising, humour masking risk
 }
 
 
