@@ -140,13 +140,14 @@ def _eval_risk(engine, path: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bot.matching import Matcher, cache_dir
+    from bot.matching import cache_dir
+    from bot.matching.triage import Triage
 
     start = time.perf_counter()
-    matcher = Matcher(_load(args.content))
+    triage = Triage(_load(args.content))  # the matcher and the risk scorer
     print(
-        f"matcher ready in {time.perf_counter() - start:.1f} s "
-        f"({len(matcher.model.classes)} intents; model cached in {cache_dir()})"
+        f"matcher and risk scorer ready in {time.perf_counter() - start:.1f} s "
+        f"({len(triage.matcher.model.classes)} intents; models cached in {cache_dir()})"
     )
     return 0
 
@@ -238,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--data-dir", default=os.environ.get("GUIDANCE_DATA_DIR") or "data")
     st.set_defaults(func=cmd_stats)
     command(
-        "train", "train the matcher now and cache the model (else the first start does)"
+        "train", "train the matcher and risk scorer now and cache them (else the first start does)"
     ).set_defaults(func=cmd_train)
     command("examples", "training examples as JSON lines").set_defaults(func=cmd_examples)
     ev = command("eval", "accuracy on a labelled JSON-lines file")
