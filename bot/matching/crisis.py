@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from re import _constants, _parser  # type: ignore[attr-defined]  # the stdlib's own parser
 
 from bot.content.records import CrisisRules
+from bot.matching.needles import AnyOf, NeedleIndex
 from bot.matching.normalise import fold
 
 
@@ -155,107 +154,3 @@ _CLAUSES = re.compile(r"[.!?;:,\n]+|\s[-\u2013\u2014]+\s")
 def _clauses(text: str) -> list[tuple[str, str]]:
     """The message's non-empty clauses, each raw and folded."""
     return [(p, fold(p, limit=None)) for p in _CLAUSES.split(text) if p.strip()]
-
-
-class AnyOf:
-    """Regular expressions tried only when a string every match must contain is present.
-
-    Most messages hold none of the crisis vocabulary; a substring test per
-    pattern is about a tenth of the cost of running the pattern, and only the
-    patterns whose strings are present are looked at.
-    """
-
-    def __init__(self, patterns: tuple[str, ...]) -> None:
-        self.patterns = [(re.compile(p), required_strings(p)) for p in patterns]
-        self.needles = frozenset().union(*(n for _, n in self.patterns if n))
-        self._always = [i for i, (_, n) in enumerate(self.patterns) if n is None]
-        self._by_needle: dict[str, list[int]] = {}
-        for i, (_, needles) in enumerate(self.patterns):
-            for needle in needles or ():
-                self._by_needle.setdefault(needle, []).append(i)
-        self._index = NeedleIndex(self.needles)
-
-    def search(self, text: str, present: frozenset[str] | set[str] | None = None) -> bool:
-        """Whether any pattern matches; `present`: the needles found in `text` already
-        (when several AnyOf search one text, find them once for all)."""
-        return any(self.patterns[i][0].search(text) for i in self._candidates(text, present))
-
-    def first(
-        self, text: str, present: frozenset[str] | set[str] | None = None
-    ) -> tuple[int, re.Match[str]] | None:
-        """The pattern whose match ends first, and that match (where a statement ends)."""
-        found = ((i, self.patterns[i][0].search(text)) for i in self._candidates(text, present))
-        return min(((i, m) for i, m in found if m), key=lambda im: im[1].end(), default=None)
-
-    def _candidates(self, text: str, present: frozenset[str] | set[str] | None) -> list[int]:
-        """The patterns that may match: those whose strings are in the text, and those
-        without any."""
-        if present is None:
-            present = self._index.find(text)
-        hits = self.needles.intersection(present)
-        if not hits:
-            return self._always  # the usual case: none of its strings is in the text
-        chosen = set(self._always)
-        for needle in hits:
-            chosen.update(self._by_needle[needle])
-        return sorted(chosen)
-
-
-class NeedleIndex:
-    """Which of many strings occur in a text, without testing each of them.
-
-    Testing each of a thousand strings with `in` cost more than the patterns
-    themselves. Here the text's three-character pieces are gathered once (and
-    shared by every index that reads the same folded text), and only strings
-    whose first three characters are among them are tested. Strings shorter
-    than that are always tested.
-    """
-
-    def __init__(self, needles: frozenset[str]) -> None:
-        self._short = [n for n in needles if len(n) < 3]
-        self._by_head: dict[str, list[str]] = {}
-        for needle in needles:
-            if len(needle) >= 3:
-                self._by_head.setdefault(needle[:3], []).append(needle)
-        self._heads = frozenset(self._by_head)
-
-    def find(self, text: str) -> set[str]:
-        found = {n for n in self._short if n in text}
-        for head in self._heads.intersection(trigrams(text)):
-            found.update(n for n in self._by_head[head] if n in text)
-        return found
-
-
-@lru_cache(maxsize=8)
-def trigrams(text: str) -> frozenset[str]:
-    """The text's three-character pieces (the facts and crisis readers fold alike)."""
-    return frozenset(text[i : i + 3] for i in range(len(text) - 2))
-
-
-def required_strings(pattern: str) -> frozenset[str] | None:
-    """Strings of which every match contains at least one; None when none can be proved."""
-    return _required(list(_parser.parse(pattern)))
-
-
-def _required(items: list) -> frozenset[str] | None:
-    candidates: list[frozenset[str]] = []
-    run = ""
-    for op, arg in [*items, (None, None)]:
-        if op is _constants.LITERAL:
-            run += chr(arg)
-            continue
-        if run:
-            candidates.append(frozenset([run]))
-            run = ""
-        found: frozenset[str] | None = None
-        if op is _constants.SUBPATTERN:
-            found = _required(list(arg[-1]))
-        elif op in (_constants.MAX_REPEAT, _constants.MIN_REPEAT) and arg[0] >= 1:
-            found = _required(list(arg[2]))
-        elif op is _constants.BRANCH:
-            alternatives = [_required(list(alt)) for alt in arg[1]]
-            if all(a is not None for a in alternatives):
-                found = frozenset().union(*alternatives)  # type: ignore[arg-type]
-        if found:
-            candidates.append(found)
-    return max(candidates, key=lambda c: min(map(len, c)), default=None)

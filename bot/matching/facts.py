@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from bot.content.records import EVENTS, NATIONS, ROLES, FactRules
-from bot.matching.crisis import AnyOf, NeedleIndex
+from bot.matching.needles import AnyOf, NeedleIndex
 from bot.matching.normalise import fold
 
 IMPLIED_AGE = {"adult_self": "adult", "school_staff": "under_18", "foster_residential": "under_18"}

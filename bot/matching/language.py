@@ -152,12 +152,13 @@ FUNCTION_WORDS = frozenset(
 
 
 def plainly_not_english(text: str, vocabulary: Collection[str]) -> bool:
-    letters = _LETTERS.findall(text)
-    if not letters:
-        return False
-    latin = sum(1 for ch in letters if unicodedata.name(ch, "").startswith("LATIN"))
-    if latin / len(letters) < 0.5:
-        return True
+    if not text.isascii():  # otherwise every letter is Latin
+        letters = _LETTERS.findall(text)
+        if not letters:
+            return False
+        latin = sum(1 for ch in letters if unicodedata.name(ch, "").startswith("LATIN"))
+        if latin / len(letters) < 0.5:
+            return True
     words = [w for w in fold(text).split() if w.isalpha()]
     if len(words) < MIN_WORDS:
         return False

@@ -1,0 +1,248 @@
+"""Many regular expressions, each tried only when a string it needs is in the text.
+
+The crisis and facts readers hold over a thousand patterns, and most
+messages match none of them. Before a pattern runs, a substring test asks
+whether the text holds one of the strings every match of the pattern
+contains (its needles); that test costs about a tenth of running the
+pattern. The needles are read from the pattern's parse tree, in the manner
+of Russ Cox's trigram index for code search: each piece of a pattern gets
+the set of exact strings it can match (while that set stays small), the
+strings its matches start and end with, and the rarest set one of which
+every match contains.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from re import _constants as c  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]  # the stdlib's own parser
+
+
+class AnyOf:
+    """Regular expressions tried only when one of their needles is present."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.patterns = [(re.compile(p), required_strings(p)) for p in patterns]
+        self.needles = frozenset().union(*(n for _, n in self.patterns if n))
+        self._always = [i for i, (_, n) in enumerate(self.patterns) if n is None]
+        self._by_needle: dict[str, list[int]] = {}
+        for i, (_, needles) in enumerate(self.patterns):
+            for needle in needles or ():
+                self._by_needle.setdefault(needle, []).append(i)
+        self._index = NeedleIndex(self.needles)
+
+    def search(self, text: str, present: frozenset[str] | set[str] | None = None) -> bool:
+        """Whether any pattern matches; `present`: the needles found in `text` already
+        (when several AnyOf search one text, find them once for all)."""
+        return any(self.patterns[i][0].search(text) for i in self._candidates(text, present))
+
+    def first(
+        self, text: str, present: frozenset[str] | set[str] | None = None
+    ) -> tuple[int, re.Match[str]] | None:
+        """The pattern whose match ends first, and that match (where a statement ends)."""
+        found = ((i, self.patterns[i][0].search(text)) for i in self._candidates(text, present))
+        return min(((i, m) for i, m in found if m), key=lambda im: im[1].end(), default=None)
+
+    def _candidates(self, text: str, present: frozenset[str] | set[str] | None) -> list[int]:
+        """The patterns that may match: those whose strings are in the text, and those
+        without any."""
+        if present is None:
+            present = self._index.find(text)
+        hits = self.needles.intersection(present)
+        if not hits:
+            return self._always  # the usual case: none of its strings is in the text
+        chosen = set(self._always)
+        for needle in hits:
+            chosen.update(self._by_needle[needle])
+        return sorted(chosen)
+
+
+class NeedleIndex:
+    """Which of many strings occur in a text, without testing each of them.
+
+    Testing each of a thousand strings with `in` cost more than the patterns
+    themselves. Here the text's three-character pieces are gathered once (and
+    shared by every index that reads the same folded text), and only strings
+    whose first three characters are among them are tested. Strings shorter
+    than that are always tested.
+    """
+
+    def __init__(self, needles: frozenset[str]) -> None:
+        self._short = [n for n in needles if len(n) < 3]
+        self._by_head: dict[str, list[str]] = {}
+        for needle in needles:
+            if len(needle) >= 3:
+                self._by_head.setdefault(needle[:3], []).append(needle)
+        self._heads = frozenset(self._by_head)
+
+    def find(self, text: str) -> set[str]:
+        found = {n for n in self._short if n in text}
+        for head in self._heads.intersection(trigrams(text)):
+            found.update(n for n in self._by_head[head] if n in text)
+        return found
+
+
+@lru_cache(maxsize=8)
+def trigrams(text: str) -> frozenset[str]:
+    """The text's three-character pieces (the facts and crisis readers fold alike)."""
+    return frozenset(text[i : i + 3] for i in range(len(text) - 2))
+
+
+def required_strings(pattern: str) -> frozenset[str] | None:
+    """Strings of which every match contains at least one; None when none can be proved
+    (then the pattern is always tried)."""
+    tree = _parser.parse(pattern)
+    if tree.state.flags & re.IGNORECASE:
+        return None
+    return _sequence(list(tree)).needed
+
+
+# Sets of exact strings larger than this are not multiplied out further.
+_MOST = 16
+
+# How often each letter occurs in English text; other characters are rarer still.
+_LETTERS = dict(
+    zip(
+        "etaoinshrdlcumwfgypbvkjxqz ",
+        (127, 91, 82, 75, 70, 67, 63, 61, 60, 43, 40, 28, 28, 24, 24, 22, 20, 20, 19, 15, 10, 8)
+        + (2, 2, 1, 1, 180),
+        strict=True,
+    )
+)
+# Frequent words occur far more often than their letters suggest.
+_COMMON_WORDS = (
+    "a am an and are as at be been but can could did do does for from get got had has have"
+    " he her here him his how i if im in is it its just know last like me my no not now of"
+    " on or our out she so that the them then there they this to up was we what when who"
+    " will with would you your"
+)
+_COMMON = frozenset(_COMMON_WORDS.split())
+_MESSAGE = 80  # characters in a typical message
+
+
+def _usable(strings: frozenset[str]) -> frozenset[str] | None:
+    """The strings without those containing a shorter one (finding "photo" is enough
+    for "photos"); None when one is empty (every text contains it)."""
+    if "" in strings:
+        return None
+    return frozenset(s for s in strings if not any(t != s and t in s for t in strings))
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """What is known of the strings a piece of a pattern matches."""
+
+    exact: frozenset[str] | None  # all of them, when there are few
+    prefix: frozenset[str]  # each starts with one of these ({""}: nothing known)
+    suffix: frozenset[str]  # each ends with one of these
+    needed: frozenset[str] | None  # each contains one of these
+
+    @classmethod
+    def of(cls, strings: frozenset[str]) -> _Piece:
+        return cls(strings, strings, strings, _usable(strings))
+
+
+_UNKNOWN = _Piece(None, frozenset({""}), frozenset({""}), None)
+_EMPTY = _Piece.of(frozenset({""}))
+
+
+def _sequence(items: list) -> _Piece:
+    """Pieces one after another: runs of exact strings are multiplied out, and the
+    run broken by a piece with no exact set joins that piece's prefix."""
+    found: list[frozenset[str] | None] = []
+    run = frozenset({""})
+    prefix: frozenset[str] | None = None
+    for op, arg in items:
+        piece = _piece(op, arg)
+        if piece.exact is not None and len(run) * len(piece.exact) <= _MOST:
+            run = _times(run, piece.exact)
+            continue
+        stretch = _times(run, piece.prefix) if len(run) * len(piece.prefix) <= _MOST else run
+        found.append(stretch)
+        prefix = stretch if prefix is None else prefix
+        if piece.exact is not None:
+            run = piece.exact
+        else:
+            found.append(piece.needed)
+            run = piece.suffix
+    if prefix is None:
+        return _Piece.of(run)
+    found.append(run)
+    return _Piece(None, prefix, run, _rarest(found))
+
+
+def _piece(op, arg) -> _Piece:
+    if op is c.LITERAL:
+        return _Piece.of(frozenset(chr(arg)))
+    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+        return _EMPTY  # matches no characters
+    if op is c.IN:
+        return _class(arg)
+    if op is c.SUBPATTERN:
+        return _UNKNOWN if arg[1] & re.IGNORECASE else _sequence(list(arg[-1]))
+    if op is c.ATOMIC_GROUP:
+        return _sequence(list(arg))
+    if op is c.BRANCH:
+        return _either([_sequence(list(alternative)) for alternative in arg[1]])
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        return _repeat(*arg)
+    return _UNKNOWN
+
+
+def _class(items: list) -> _Piece:
+    """A character class of listed characters and short ranges: those characters."""
+    chars: set[str] = set()
+    for op, arg in items:
+        if op is c.LITERAL:
+            chars.add(chr(arg))
+        elif op is c.RANGE and arg[1] - arg[0] < _MOST:
+            chars.update(map(chr, range(arg[0], arg[1] + 1)))
+        else:
+            return _UNKNOWN  # a category, a negation, a wide range
+    return _Piece.of(frozenset(chars)) if len(chars) <= _MOST else _UNKNOWN
+
+
+def _either(alternatives: list[_Piece]) -> _Piece:
+    exact = [a.exact for a in alternatives]
+    if all(e is not None for e in exact) and sum(map(len, exact)) <= _MOST:  # type: ignore[arg-type]
+        return _Piece.of(frozenset().union(*exact))  # type: ignore[arg-type]
+    needed = [a.needed for a in alternatives]
+    return _Piece(
+        None,
+        frozenset().union(*(a.prefix for a in alternatives)),
+        frozenset().union(*(a.suffix for a in alternatives)),
+        None if None in needed else _usable(frozenset().union(*needed)),  # type: ignore[arg-type]
+    )
+
+
+def _repeat(least: int, most: int, body: list) -> _Piece:
+    inner = _sequence(list(body))
+    if least == most == 1:
+        return inner
+    if least == 0:
+        if most == 1 and inner.exact is not None:
+            return _Piece.of(inner.exact | {""})  # optional: "photos?"
+        return _UNKNOWN
+    return _Piece(None, inner.prefix, inner.suffix, inner.needed)
+
+
+def _times(left: frozenset[str], right: frozenset[str]) -> frozenset[str]:
+    return frozenset(a + b for a in left for b in right)
+
+
+def _rarest(sets: list[frozenset[str] | None]) -> frozenset[str] | None:
+    """The set least likely to be in an ordinary message."""
+    usable = [u for s in sets if s is not None and (u := _usable(s))]
+    return min(usable, key=lambda s: (sum(map(_chance, s)), len(s)), default=None)
+
+
+def _chance(needle: str) -> float:
+    """Roughly how likely an ordinary message is to contain the string."""
+    if needle in _COMMON:
+        return 1.0 if len(needle) < 3 else 0.3
+    chance = float(_MESSAGE)
+    for char in needle:
+        chance *= _LETTERS.get(char, 5) / 1000
+    return min(chance, 1.0)

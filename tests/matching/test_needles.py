@@ -1,0 +1,106 @@
+"""The needles read from a pattern: every match must contain one, or the pattern would
+be skipped on a message it matches (a missed crisis)."""
+
+from __future__ import annotations
+
+import random
+import re
+from re import _constants as c  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
+
+import pytest
+
+from bot.matching import needles
+from bot.matching.needles import AnyOf, required_strings
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        # The parser factors "go" out of both alternatives; the needles join it back.
+        (r"\b(gonna|going\s+to)\s+do\s+it\b", {"gonna", "going"}),
+        (r"\bphotos?\s+of\s+me\b", {"photo"}),
+        (r"\bsu(1c|ic)1d[e3]\b", {"su1c1de", "su1c1d3", "suic1de", "suic1d3"}),
+        # The rarest piece is kept, not a frequent word in front of it.
+        (r"\bwhat\s+(do|does)\s+\w+\s+mean\b", {"mean"}),
+        (r"\b(kill|end)\s+(my|him|her)self\b", {"myself", "himself", "herself"}),
+        (r"\b(kill|end)\s+(my|him|her)\b", {"kill", "end"}),
+        # An alternative with nothing certain in it makes the whole pattern unknown.
+        (r"\bfoo\b|\w+\s+\d", None),
+        (r"(?i)kill", None),
+        (r"[🪦⚰]", {"🪦", "⚰"}),
+    ],
+)
+def test_required_strings(pattern: str, expected: set[str] | None) -> None:
+    found = required_strings(pattern)
+    assert (found if found is None else set(found)) == expected
+
+
+def _sample(items: list, rng: random.Random) -> str:
+    """A random string built to match a parsed pattern (boundaries may still fail it)."""
+    out = []
+    for op, arg in items:
+        if op is c.LITERAL:
+            out.append(chr(arg))
+        elif op in (c.NOT_LITERAL, c.ANY):
+            out.append("q")
+        elif op is c.IN:
+            out.append(_member(arg, rng))
+        elif op is c.BRANCH:
+            out.append(_sample(list(rng.choice(arg[1])), rng))
+        elif op is c.SUBPATTERN:
+            out.append(_sample(list(arg[-1]), rng))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            least, most, body = arg
+            times = rng.randint(least, min(most, least + 2))
+            out.extend(_sample(list(body), rng) for _ in range(times))
+    return "".join(out)
+
+
+def _member(items: list, rng: random.Random) -> str:
+    chars = []
+    for op, arg in items:
+        if op is c.NEGATE:
+            return "q"
+        if op is c.LITERAL:
+            chars.append(chr(arg))
+        elif op is c.RANGE:
+            chars.append(chr(rng.randint(*arg)))
+        elif op is c.CATEGORY:
+            chars.append({c.CATEGORY_DIGIT: "7", c.CATEGORY_SPACE: " "}.get(arg, "w"))
+    return rng.choice(chars)
+
+
+def _patterns(engine) -> set[str]:
+    """Every pattern the crisis and facts readers hold."""
+    triage = engine.triage
+    holders = [*vars(triage.crisis).values(), *vars(triage.facts).values()]
+    found: set[str] = set()
+    for holder in holders:
+        for item in holder if isinstance(holder, list) else [holder]:
+            any_of = item[1] if isinstance(item, tuple) else item
+            if isinstance(any_of, AnyOf):
+                found.update(p.pattern for p, _ in any_of.patterns)
+    return found
+
+
+def test_every_match_of_every_content_pattern_holds_a_needle(engine) -> None:
+    rng = random.Random(7)
+    patterns = _patterns(engine)
+    assert len(patterns) > 200  # the crisis and facts patterns were all found
+    checked = 0
+    for pattern in patterns:
+        wanted = required_strings(pattern)
+        assert wanted is not None, f"no needle: {pattern} is tried on every message"
+        compiled = re.compile(pattern)
+        tree = list(_parser.parse(pattern))
+        for _ in range(40):
+            if match := compiled.search(f" {_sample(tree, rng)} "):
+                checked += 1
+                assert any(n in match.group(0) for n in wanted), (pattern, match.group(0))
+    assert checked > 20 * len(patterns)  # most samples really matched
+
+
+def test_common_words_are_poor_needles() -> None:
+    assert needles._chance("what") > needles._chance("mean")
+    assert needles._chance("kill") < needles._chance("i")
