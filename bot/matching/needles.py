@@ -15,39 +15,52 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from re import _constants as c  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]  # the stdlib's own parser
 
 
 class AnyOf:
-    """Regular expressions tried only when one of their needles is present."""
+    """Regular expressions tried only when one of their needles is present.
+
+    Each pattern is split into its top-level alternatives, each with its own
+    needles: a pattern line often joins a dozen phrasings, and one of them
+    needing a frequent word ("do it when") would have the whole line tried on
+    most messages.
+    """
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
-        self.patterns = [(re.compile(p), required_strings(p)) for p in patterns]
-        self.needles = frozenset().union(*(n for _, n in self.patterns if n))
-        self._always = [i for i, (_, n) in enumerate(self.patterns) if n is None]
+        self.sources = patterns
+        self._pieces = [
+            (compiled, wanted, owner)
+            for owner, pattern in enumerate(patterns)
+            for compiled, wanted in _alternatives(pattern)
+        ]
+        self.needles = frozenset().union(*(n for _, n, _ in self._pieces if n))
+        self._always = [i for i, (_, n, _) in enumerate(self._pieces) if n is None]
         self._by_needle: dict[str, list[int]] = {}
-        for i, (_, needles) in enumerate(self.patterns):
-            for needle in needles or ():
+        for i, (_, wanted, _) in enumerate(self._pieces):
+            for needle in wanted or ():
                 self._by_needle.setdefault(needle, []).append(i)
         self._index = NeedleIndex(self.needles)
 
     def search(self, text: str, present: frozenset[str] | set[str] | None = None) -> bool:
         """Whether any pattern matches; `present`: the needles found in `text` already
         (when several AnyOf search one text, find them once for all)."""
-        return any(self.patterns[i][0].search(text) for i in self._candidates(text, present))
+        return any(self._pieces[i][0].search(text) for i in self._candidates(text, present))
 
     def first(
         self, text: str, present: frozenset[str] | set[str] | None = None
     ) -> tuple[int, re.Match[str]] | None:
-        """The pattern whose match ends first, and that match (where a statement ends)."""
-        found = ((i, self.patterns[i][0].search(text)) for i in self._candidates(text, present))
-        return min(((i, m) for i, m in found if m), key=lambda im: im[1].end(), default=None)
+        """The pattern with the match that ends first, and that match (where a statement
+        ends)."""
+        found = ((i, self._pieces[i][0].search(text)) for i in self._candidates(text, present))
+        first = min(((i, m) for i, m in found if m), key=lambda im: im[1].end(), default=None)
+        return None if first is None else (self._pieces[first[0]][2], first[1])
 
     def _candidates(self, text: str, present: frozenset[str] | set[str] | None) -> list[int]:
-        """The patterns that may match: those whose strings are in the text, and those
-        without any."""
+        """The alternatives that may match: those whose strings are in the text, and
+        those without any."""
         if present is None:
             present = self._index.find(text)
         hits = self.needles.intersection(present)
@@ -57,6 +70,45 @@ class AnyOf:
         for needle in hits:
             chosen.update(self._by_needle[needle])
         return sorted(chosen)
+
+
+@cache  # the crisis reader holds each pattern in two or three lists
+def _alternatives(pattern: str) -> tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]:
+    """The pattern's top-level alternatives, compiled, with their needles; the whole
+    pattern when it cannot be split (a flag or a group reference spans them)."""
+    parts = _top_level_split(pattern)
+    if len(parts) == 1 or _SPANS.search(pattern):
+        parts = [pattern]
+    return tuple((re.compile(part), required_strings(part)) for part in parts)
+
+
+# Global flags and references to numbered or named groups.
+_SPANS = re.compile(r"^\(\?[aiLmsux]+\)|\\[1-9]|\(\?P=")
+
+
+def _top_level_split(pattern: str) -> list[str]:
+    """The pattern cut at each "|" outside groups and character classes."""
+    parts, start, depth, in_class, i = [], 0, 0, False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            i += 2 if pattern[i + 1 : i + 2] == "]" else 1  # "[]...]" holds a "]"
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*parts, pattern[start:]]
 
 
 class NeedleIndex:

@@ -80,7 +80,7 @@ def _patterns(engine) -> set[str]:
         for item in holder if isinstance(holder, list) else [holder]:
             any_of = item[1] if isinstance(item, tuple) else item
             if isinstance(any_of, AnyOf):
-                found.update(p.pattern for p, _ in any_of.patterns)
+                found.update(any_of.sources)
     return found
 
 
