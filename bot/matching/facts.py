@@ -31,10 +31,13 @@ _OTHER = re.compile(
     r"\b(he|she|hes|shes|him|her|his|hers|himself|herself|son|daughter|"
     r"child|children|kid|kids|pupil|pupils|student|students|learner|boy|girl|lad|lass|teen|"
     r"teenager|grandson|granddaughter|nephew|niece|brother|sister|stepson|stepdaughter|"
-    r"yp|young person|cyp|client|case|caseload|my class|our school|parent|carer|teacher|dsl|"
-    r"safeguarding|social worker|officer|nurse|coach|worker|staff|colleague|year \d+ (boy|girl)|"
+    r"yp|young person|cyp|client|case|caseload|my class|our school|dsl|"
+    r"safeguarding|colleague|year \d+ (boy|girl)|"
     r"project|club|group|centre|caseload|station|ward|clinic|unit|placement|"
     r"a \d+ ?(year old|yr old|yo|y o))\b"
+    # a child's own adults are "my teacher", "my coach", "my carers", "my social worker"
+    r"|(?<!my )(?<!my foster )(?<!my social )(?<!my youth )(?<!my key )"
+    r"\b(parents?|carers?|teacher|officer|nurse|coach|worker|staff)\b"
 )
 
 
@@ -56,13 +59,18 @@ _THEY_SAY = re.compile(
     r"\b(he|she|they|hes|shes|theyre)\s+(just\s+)?(told|tells|said|says|saying|wants?|keeps|kept|"
     r"took|taken|cut|admitted)\b"
 )
-_THIRD = re.compile(r"\b(he|she|they|hes|shes|theyre|him|her|his|them)\b")
+# Someone else as the subject or owner ("her arms"); "him" and "them" are usually what the
+# offender or the images are ("already took them", "if he sends them at 9 im doing it").
+_THIRD = re.compile(r"\b(he|she|they|hes|shes|theyre|her|his)\b")
 # What the offender does to the writer, in a young person's own message.
 _OFFENDER_ACTS = re.compile(
-    r"\b(he|she|they|hes|shes|theyre|this guy|the guy)\s+(still\s+|just\s+|already\s+|now\s+)?"
-    r"(got|has|have|sent|sends|sending|posted|posts|posting|shared|wont|wants|threatened|"
-    r"threatening|screenshotted|is\s+sending|is\s+gonna|gonna|will|ll|keeps\s+(messaging|"
-    r"asking|sending|texting|threatening|posting))\b"
+    r"\b(he|she|they|hes|shes|theyre|(the|this|that)\s+(\w+\s+)?(guy|man|bloke|account|person|scammer))"
+    r"\s+(still\s+|just\s+|already\s+|now\s+)?"
+    r"(got|has|have|sent|sends|sending|posted|posts|posting|shared|dropped|leaked|wont|wants|"
+    r"threatened|threatening|screenshotted|is\s+sending|is\s+gonna|gonna|will|ll|"
+    r"(can|could)\s+(post|send|share|leak)|"
+    r"(said|says)\s+(if|unless)|"  # a threat ("he said if i dont pay"), not "he said hes doing it"
+    r"keeps\s+(messaging|asking|sending|texting|threatening|posting))\b"
 )
 # A head that starts with finding or being told is a witness's account ("found a rope under
 # her mattress", "told counsellor by the morning none of this will matter").
