@@ -101,6 +101,13 @@ def test_child_in_crisis_is_answered_as_a_child(engine) -> None:
         ("hes outside my school rn and says hell show my mum", "crisis_child"),
         ("just want to sleep forever he still has them", "crisis_child"),  # he: the offender
         ("he says he knows where i live and hes coming round tonight", "crisis_child"),
+        ("if she posts them at 7 im ending it at 8", "crisis_child"),  # them: the images
+        ("took them all before school. sorry mum", "crisis_child"),  # them: the pills
+        ("he said if i dont pay by 6 its everywhere. i just want to disappear forever",
+         "crisis_child"),  # the offender's threat is not someone else's danger
+        ("my form tutor keeps asking if im ok but i want to kill myself tonight",
+         "crisis_child"),  # "my form tutor": the child's adult, not the writer's role
+        ("HE SAID HE IS DOING IT TONIGHT. THE MAN STILL HAS HIS VIDEO", "crisis"),
         ("She asked me tonight whether it would hurt to stop living. Someone has her photos.",
          "crisis"),  # someone else speaks before "me"
         ("Searched a 14yo's room after the referral and found razor blades in a shoebox",
