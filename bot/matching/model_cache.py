@@ -64,7 +64,10 @@ def _digest(key: object) -> str:
     stack = [key]
     while stack:
         item = stack.pop()
-        if isinstance(item, list | tuple):
+        if isinstance(item, tuple) and all(isinstance(i, str) for i in item):
+            h.update(repr(item).encode())  # an example and its label: one piece
+            h.update(b",")
+        elif isinstance(item, list | tuple):
             h.update(b"(" if isinstance(item, tuple) else b"[")
             stack.append(b")" if isinstance(item, tuple) else b"]")
             stack.extend(reversed(item))

@@ -198,6 +198,7 @@ class _Piece:
 
 _UNKNOWN = _Piece(None, frozenset({""}), frozenset({""}), None)
 _EMPTY = _Piece.of(frozenset({""}))
+_ZERO_WIDTH = (c.AT, c.ASSERT, c.ASSERT_NOT)  # they match no characters
 
 
 def _sequence(items: list) -> _Piece:
@@ -207,6 +208,11 @@ def _sequence(items: list) -> _Piece:
     run = frozenset({""})
     prefix: frozenset[str] | None = None
     for op, arg in items:
+        if op is c.LITERAL:  # the usual case, done without a piece
+            run = frozenset(r + chr(arg) for r in run)
+            continue
+        if op in _ZERO_WIDTH:
+            continue
         piece = _piece(op, arg)
         if piece.exact is not None and len(run) * len(piece.exact) <= _MOST:
             run = _times(run, piece.exact)
@@ -228,8 +234,8 @@ def _sequence(items: list) -> _Piece:
 def _piece(op, arg) -> _Piece:
     if op is c.LITERAL:
         return _Piece.of(frozenset(chr(arg)))
-    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-        return _EMPTY  # matches no characters
+    if op in _ZERO_WIDTH:
+        return _EMPTY
     if op is c.IN:
         return _class(arg)
     if op is c.SUBPATTERN:
