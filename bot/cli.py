@@ -174,9 +174,11 @@ def cmd_tune_risk(args: argparse.Namespace) -> int:
     print("risk-scorer thresholds chosen on held-out folds of our own examples:")
     for tier, value in chosen.items():
         r = report[tier]
-        print(
-            f"  {tier}: {value}   (scorer alone: recall {r['recall']}, {r['false_alarms']} alarms)"
-        )
+        if "recall" in r:
+            said = f"scorer alone: recall {r['recall']}, {r['false_alarms']} alarms"
+        else:
+            said = f"overrules {r['risk_overruled']} risk examples, {r['others_overruled']} others"
+        print(f"  {tier}: {value}   ({said})")
     print("copy them under 'thresholds:' in intents/crisis_patterns.yaml")
     return 0
 

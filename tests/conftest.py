@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 from collections import deque
@@ -50,7 +51,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("model-cache")
+    """A model cache of the session's own, seeded with the two newest models of each kind that
+    `guidance-bot train` left (make's install step runs it). A cached model is used only
+    under the exact key it was trained on, so a stale one is retrained; training both
+    again under coverage had cost CI about a minute."""
+    from bot.matching.model_cache import cache_dir
+
+    path = tmp_path_factory.mktemp("model-cache")
+    found = sorted(cache_dir().glob("*-*.json"), key=lambda m: m.stat().st_mtime, reverse=True)
+    for kind in {model.name.split("-")[0] for model in found}:
+        for model in [m for m in found if m.name.startswith(f"{kind}-")][:2]:
+            shutil.copy2(model, path / model.name)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ code anyone can rerun with `guidance-bot eval` and `guidance-bot tune`.
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -190,11 +191,20 @@ def _metrics_at(scored: list[tuple[str, dict[str, float]]], low: float) -> dict:
 RISK_FALSE_ALARMS = {"crisis": 0.005, "possible": 0.025}
 
 
+# Share of the risk examples (held out, k folds) a veto may overrule. The vetoes let the
+# scorer overrule a pattern in a message that also sounds general; chosen by hand on three
+# catalogues they sat at -0.6 (danger) and -0.2 (topic), where the folds showed them
+# overruling 55 of 136 and 22 of 52 risk examples: a recall-first bot overrules only a few.
+VETO_RISK_SHARE = 0.02
+
+
 def tune_risk(content: Content, matcher: Matcher) -> tuple[dict[str, float], dict]:
-    """Risk-scorer thresholds from held-out folds of our own risk examples."""
+    """Risk-scorer thresholds and vetoes from held-out folds of our own risk examples."""
+    from bot.matching.crisis import CrisisDetector
     from bot.matching.risk import RISK, held_out_scores, training_set
 
-    scored = held_out_scores(training_set(content), matcher.terms)
+    rows = training_set(content)
+    scored = held_out_scores(rows, matcher.terms)
     negatives = sorted((s for s, label in scored if label != RISK), reverse=True)
     positives = [s for s, label in scored if label == RISK]
     chosen, report = {}, {}
@@ -207,7 +217,44 @@ def tune_risk(content: Content, matcher: Matcher) -> tuple[dict[str, float], dic
             "recall": round(caught / max(len(positives), 1), 3),
             "false_alarms": allowed,
         }
+    overruled = _overruled(CrisisDetector(content.crisis), rows, scored)
+    for veto, (risk, other) in overruled.items():
+        chosen[veto] = value = veto_below(risk)
+        report[veto] = {
+            "risk_overruled": f"{sum(s < value for s in risk)} of {len(risk)}",
+            "others_overruled": f"{sum(s < value for s in other)} of {len(other)}",
+        }
     return chosen, report
+
+
+def veto_below(risk: list[float]) -> float:
+    """The score below which a veto overrules at most VETO_RISK_SHARE of these risk
+    examples (far below any score when there are none)."""
+    if not risk:
+        return -10.0
+    ordered = sorted(risk)
+    return round(ordered[int(VETO_RISK_SHARE * len(ordered))] - 0.001, 3)
+
+
+def _overruled(detector, rows, scored) -> dict[str, tuple[list[float], list[float]]]:
+    """Held-out scores of the examples each veto could overrule, risk and other: a danger
+    statement or sign in a message that sounds general, and a topic word alone."""
+    from bot.matching.risk import RISK
+
+    found: dict[str, tuple[list[float], list[float]]] = {
+        "danger_veto": ([], []),
+        "topic_veto": ([], []),
+    }
+    for (text, label), (score, _) in zip(rows, scored, strict=True):
+        signals = detector.read(text)
+        if score == -math.inf or signals.framed:
+            continue  # too short to judge: never overruled
+        topic_only = bool(signals.reasons) and set(signals.reasons) == {"topic"}
+        danger = (set(signals.reasons) - {"topic"} or signals.signs) and signals.general
+        for veto, applies in (("danger_veto", danger), ("topic_veto", topic_only)):
+            if applies:
+                found[veto][label != RISK].append(score)
+    return found
 
 
 # ---------------------------------------------------------------- risk

@@ -10,13 +10,23 @@ alarms) is higher.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import pytest
 
 from bot.dialogue import State, Text
-from bot.matching.evaluate import read_jsonl, read_risk_jsonl, risk_metrics
+from bot.matching.crisis import CrisisDetector
+from bot.matching.evaluate import (
+    VETO_RISK_SHARE,
+    _overruled,
+    read_jsonl,
+    read_risk_jsonl,
+    risk_metrics,
+    veto_below,
+)
+from bot.matching.risk import NONE, RISK
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 STAFF_PROCEDURE = re.compile(r"\bDSL\b|safeguarding lead|your organisation|procedures", re.I)
@@ -49,6 +59,8 @@ TRAINED = [
     "crisis_x.jsonl",
     "crisis_y.jsonl",
     "crisis_z.jsonl",
+    "crisis_aa.jsonl",
+    "crisis_ab.jsonl",
 ]
 
 
@@ -200,3 +212,24 @@ def test_typos_are_mended_for_the_patterns_but_tenses_are_kept(engine) -> None:
     assert "patterns" in engine.classify("i wanna kil myslf tonite").layers
     # "killed" is not cut to "kill": a figure of speech stays one for the patterns
     assert "patterns" not in engine.classify("my brother killed himself laughing at my hair").layers
+
+
+def test_a_veto_overrules_only_a_few_risk_examples() -> None:
+    scores = [float(n) for n in range(100)]
+    value = veto_below(scores)
+    assert sum(s < value for s in scores) == int(VETO_RISK_SHARE * 100)
+    assert veto_below([]) < -5
+
+
+def test_vetoes_are_chosen_on_the_examples_they_could_overrule(content) -> None:
+    detector = CrisisDetector(content.crisis)
+    rows = [
+        ("what are the warning signs of self harm? my daughter has fresh cuts on her arms", RISK),
+        ("worried about suicide and sextortion in our school", NONE),
+        ("quiz: which of these is a warning sign of suicide", RISK),  # framed: never overruled
+        ("kill himself", RISK),  # too short to score: never overruled
+    ]
+    scored = [(-1.5, RISK), (-0.5, NONE), (-3.0, RISK), (-math.inf, RISK)]
+    found = _overruled(detector, rows, scored)
+    assert found["danger_veto"] == ([-1.5], [])
+    assert found["topic_veto"] == ([], [-0.5])
