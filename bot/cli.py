@@ -174,12 +174,16 @@ def cmd_tune_risk(args: argparse.Namespace) -> int:
     print("risk-scorer thresholds chosen on held-out folds of our own examples:")
     for tier, value in chosen.items():
         r = report[tier]
-        if "recall" in r:
-            said = f"scorer alone: recall {r['recall']}, {r['false_alarms']} alarms"
-        else:
-            said = f"overrules {r['risk_overruled']} risk examples, {r['others_overruled']} others"
-        print(f"  {tier}: {value}   ({said})")
+        print(
+            f"  {tier}: {value}   (scorer alone: recall {r['recall']}, {r['false_alarms']} alarms)"
+        )
     print("copy them under 'thresholds:' in intents/crisis_patterns.yaml")
+    for veto in ("danger_veto", "topic_veto"):
+        r = report[veto]
+        print(
+            f"{veto} {r['value']} overrules {r['risk_overruled']} risk examples it applies to on"
+            f" the folds, and {r['others_overruled']} others (the other layers may still alarm)"
+        )
     return 0
 
 

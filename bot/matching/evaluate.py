@@ -191,15 +191,9 @@ def _metrics_at(scored: list[tuple[str, dict[str, float]]], low: float) -> dict:
 RISK_FALSE_ALARMS = {"crisis": 0.005, "possible": 0.025}
 
 
-# Share of the risk examples (held out, k folds) a veto may overrule. The vetoes let the
-# scorer overrule a pattern in a message that also sounds general; chosen by hand on three
-# catalogues they sat at -0.6 (danger) and -0.2 (topic), where the folds showed them
-# overruling 55 of 136 and 22 of 52 risk examples: a recall-first bot overrules only a few.
-VETO_RISK_SHARE = 0.02
-
-
 def tune_risk(content: Content, matcher: Matcher) -> tuple[dict[str, float], dict]:
-    """Risk-scorer thresholds and vetoes from held-out folds of our own risk examples."""
+    """Risk-scorer thresholds from held-out folds of our own risk examples, and what the
+    content's vetoes do on the same folds."""
     from bot.matching.crisis import CrisisDetector
     from bot.matching.risk import RISK, held_out_scores, training_set
 
@@ -217,23 +211,16 @@ def tune_risk(content: Content, matcher: Matcher) -> tuple[dict[str, float], dic
             "recall": round(caught / max(len(positives), 1), 3),
             "false_alarms": allowed,
         }
+    # What the content's vetoes do on the same folds: the examples they overrule.
     overruled = _overruled(CrisisDetector(content.crisis), rows, scored)
     for veto, (risk, other) in overruled.items():
-        chosen[veto] = value = veto_below(risk)
+        value = content.crisis.thresholds.get(veto, -10.0)
         report[veto] = {
+            "value": value,
             "risk_overruled": f"{sum(s < value for s in risk)} of {len(risk)}",
             "others_overruled": f"{sum(s < value for s in other)} of {len(other)}",
         }
     return chosen, report
-
-
-def veto_below(risk: list[float]) -> float:
-    """The score below which a veto overrules at most VETO_RISK_SHARE of these risk
-    examples (far below any score when there are none)."""
-    if not risk:
-        return -10.0
-    ordered = sorted(risk)
-    return round(ordered[int(VETO_RISK_SHARE * len(ordered))] - 0.001, 3)
 
 
 def _overruled(detector, rows, scored) -> dict[str, tuple[list[float], list[float]]]:

@@ -19,12 +19,10 @@ import pytest
 from bot.dialogue import State, Text
 from bot.matching.crisis import CrisisDetector
 from bot.matching.evaluate import (
-    VETO_RISK_SHARE,
     _overruled,
     read_jsonl,
     read_risk_jsonl,
     risk_metrics,
-    veto_below,
 )
 from bot.matching.risk import NONE, RISK
 
@@ -61,6 +59,8 @@ TRAINED = [
     "crisis_z.jsonl",
     "crisis_aa.jsonl",
     "crisis_ab.jsonl",
+    "crisis_ae.jsonl",
+    "crisis_af.jsonl",
 ]
 
 
@@ -76,6 +76,8 @@ HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, fals
     "crisis_r.jsonl": (0.96, 0.88, 0.07),  # understated disclosures; hard negatives
     "crisis_u.jsonl": (0.97, 0.92, 0.08),  # a realistic week of messages
     "crisis_v.jsonl": (0.97, 0.91, 0.06),  # ambivalence, minimising, humour masking risk
+    "crisis_ac.jsonl": (0.97, 0.95, 0.04),  # parents across the UK, English as a second language
+    "crisis_ad.jsonl": (0.98, 0.95, 0.11),  # adversarial: indirect risk, frightening near misses
 }
 
 
@@ -214,14 +216,7 @@ def test_typos_are_mended_for_the_patterns_but_tenses_are_kept(engine) -> None:
     assert "patterns" not in engine.classify("my brother killed himself laughing at my hair").layers
 
 
-def test_a_veto_overrules_only_a_few_risk_examples() -> None:
-    scores = [float(n) for n in range(100)]
-    value = veto_below(scores)
-    assert sum(s < value for s in scores) == int(VETO_RISK_SHARE * 100)
-    assert veto_below([]) < -5
-
-
-def test_vetoes_are_chosen_on_the_examples_they_could_overrule(content) -> None:
+def test_tune_risk_reads_the_examples_each_veto_could_overrule(content) -> None:
     detector = CrisisDetector(content.crisis)
     rows = [
         ("what are the warning signs of self harm? my daughter has fresh cuts on her arms", RISK),
