@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -66,7 +67,14 @@ class LinearModel:
         self.classes = classes
         self.idf = idf
         self._binary = len(classes) == 2
-        self._rows: Rows = {} if self._binary else weights  # type: ignore[assignment]
+        # Each row packed as its classes (bytes) and weights (floats): a list of (class,
+        # weight) tuples cost about 15 MB more for the matcher's model.
+        self._rows: dict[str, tuple[bytes, array]] = {}
+        if not self._binary:
+            self._rows = {
+                f: (bytes(c for c, _ in row), array("d", (w for _, w in row)))
+                for f, row in weights.items()  # type: ignore[union-attr]
+            }
         self._second: dict[str, float] = {}
         if self._binary:
             self._second = {
@@ -83,8 +91,10 @@ class LinearModel:
                 acc[0] -= w * value
                 acc[1] += w * value
             return
-        for c, w in self._rows.get(feature, ()):
-            acc[c] += w * value
+        row = self._rows.get(feature)
+        if row is not None:
+            for c, w in zip(*row, strict=True):
+                acc[c] += w * value
 
     # ------------------------------------------------------------ scoring
 
@@ -188,8 +198,12 @@ class LinearModel:
 
     # ------------------------------------------------------------ storage
 
+    def rows(self) -> Rows:
+        """The (class, weight) rows of a model with more than two classes."""
+        return {f: list(zip(c, w, strict=True)) for f, (c, w) in self._rows.items()}
+
     def save(self, path: Path) -> None:
-        weights = self._second if self._binary else self._rows
+        weights = self._second if self._binary else self.rows()
         data = {"classes": self.classes, "idf": self.idf, "weights": weights}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
