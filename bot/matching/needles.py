@@ -197,7 +197,6 @@ class _Piece:
 
 
 _UNKNOWN = _Piece(None, frozenset({""}), frozenset({""}), None)
-_EMPTY = _Piece.of(frozenset({""}))
 _ZERO_WIDTH = (c.AT, c.ASSERT, c.ASSERT_NOT)  # they match no characters
 
 
@@ -232,10 +231,7 @@ def _sequence(items: list) -> _Piece:
 
 
 def _piece(op, arg) -> _Piece:
-    if op is c.LITERAL:
-        return _Piece.of(frozenset(chr(arg)))
-    if op in _ZERO_WIDTH:
-        return _EMPTY
+    """A piece other than a literal or a zero-width assertion (`_sequence` takes those)."""
     if op is c.IN:
         return _class(arg)
     if op is c.SUBPATTERN:
