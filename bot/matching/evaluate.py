@@ -13,9 +13,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.content.records import OUT_OF_SCOPE, Content, MatcherSettings
 from bot.matching.matcher import Matcher
+
+if TYPE_CHECKING:
+    from bot.matching.crisis import CrisisDetector
 
 Classify = Callable[[str], str]
 HIGH_PRECISION = 0.9  # above `high`, answers need no "Did you mean"
@@ -223,7 +227,11 @@ def tune_risk(content: Content, matcher: Matcher) -> tuple[dict[str, float], dic
     return chosen, report
 
 
-def _overruled(detector, rows, scored) -> dict[str, tuple[list[float], list[float]]]:
+def _overruled(
+    detector: CrisisDetector,
+    rows: list[tuple[str, str]],
+    scored: list[tuple[float, str]],
+) -> dict[str, tuple[list[float], list[float]]]:
     """Held-out scores of the examples each veto could overrule, risk and other: a danger
     statement or sign in a message that sounds general, and a topic word alone."""
     from bot.matching.risk import RISK
