@@ -98,7 +98,8 @@ def _top_level_split(pattern: str) -> list[str]:
             in_class = char != "]"
         elif char == "[":
             in_class = True
-            i += 2 if pattern[i + 1 : i + 2] == "]" else 1  # "[]...]" holds a "]"
+            i += 2 if pattern[i + 1 : i + 2] == "^" else 1
+            i += 1 if pattern[i : i + 1] == "]" else 0  # "[]...]" and "[^]...]" hold a "]"
             continue
         elif char == "(":
             depth += 1

@@ -36,6 +36,17 @@ def test_required_strings(pattern: str, expected: set[str] | None) -> None:
     assert (found if found is None else set(found)) == expected
 
 
+@pytest.mark.parametrize(
+    ("pattern", "parts"),
+    [
+        (r"\ba|b[|]c|(x|y)", [r"\ba", "b[|]c", "(x|y)"]),
+        (r"[]|]z|\||[^]|]q", ["[]|]z", r"\|", "[^]|]q"]),
+    ],
+)
+def test_patterns_split_only_at_top_level_bars(pattern: str, parts: list[str]) -> None:
+    assert needles._top_level_split(pattern) == parts
+
+
 def _sample(items: list, rng: random.Random) -> str:
     """A random string built to match a parsed pattern (boundaries may still fail it)."""
     out = []
