@@ -61,6 +61,8 @@ TRAINED = [
     "crisis_ab.jsonl",
     "crisis_ae.jsonl",
     "crisis_af.jsonl",
+    "crisis_ai.jsonl",
+    "crisis_aj.jsonl",
 ]
 
 
