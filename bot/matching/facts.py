@@ -70,6 +70,10 @@ _OFFENDER_ACTS = re.compile(
     r"threatened|threatening|screenshotted|is\s+sending|is\s+gonna|gonna|will|ll|"
     r"(can|could)\s+(post|send|share|leak)|"
     r"(said|says)\s+(if|unless)|"  # a threat ("he said if i dont pay"), not "he said hes doing it"
+    # ...and the threat to share, told ("he said hes sending them to my whole form")
+    r"(said|says|sed)\s+(hes|shes|theyre|he\s+is|she\s+is|they\s+are|hell|shell|theyll|"
+    r"(he|she|they)\s+(ll|will))\s+(gonna\s+|going\s+to\s+)?"
+    r"(send|sending|post|posting|share|sharing|leak|leaking|expose|exposing)|deletes?|"
     r"keeps\s+(messaging|asking|sending|texting|threatening|posting))\b"
 )
 # A head that starts with finding or being told is a witness's account ("found a rope under
@@ -77,6 +81,17 @@ _OFFENDER_ACTS = re.compile(
 _WITNESS = re.compile(
     r"^\s*(\w+\s+){0,2}(found|find|noticed|saw|spotted|discovered|searched|counted|checked|"
     r"reports?|reported|disclosed|told\s+(counsellor|tutor|teacher|staff|police|nurse|us))\b"
+)
+
+
+# The offender, named by where they met the child ("the lad on snap", "lad from discord") or by
+# what they did ("the lad who got my pics"): not someone else the danger may be about.
+_OFFENDER = re.compile(
+    r"(?<!my )(?<!our )\b(lad|boy|girl|guy|man|bloke|person)\s+(on|from|off)\s+(snap\w*|insta\w*|"
+    r"ig|tiktok|discord|roblox|xbox|playstation|ps\d|whatsapp|wizz|telegram|omegle|fortnite|"
+    r"minecraft|facebook|fb|twitter|x|reddit|kik|yubo|online|the\s+(internet|app|game|group))\b"
+    r"|(?<!my )(?<!our )\b(the|that|this)\s+(lad|boy|girl|guy|man|bloke)\s+(who|that|with|got|has|"
+    r"had|sent|wants|keeps|leaked|posted)\b"
 )
 
 
@@ -92,7 +107,7 @@ def speaks_of_self(head: str, clause: str, message: str, aimed_at_writer: bool =
     first person. A head that starts with finding or being told ("found a rope under her
     mattress") is a witness's account.
     """
-    if _SOMEONE_ELSE.search(fold(message, limit=None)):
+    if _SOMEONE_ELSE.search(_OFFENDER.sub(" ", fold(message, limit=None))):
         return False
     head, clause = (_OFFENDER_ACTS.sub(" ", fold(t, limit=None)) for t in (head, clause))
     if aimed_at_writer:

@@ -164,7 +164,10 @@ class Triage:
         """Whether an unknown writer states their own danger (answered as a child)."""
         if facts.role != "unknown":
             return False
-        heads = self.crisis.danger_heads(text)
+        # Typos can hide the statement ("he sed hes outside my scool"): then read it mended.
+        heads = self.crisis.danger_heads(text) or self.crisis.danger_heads(
+            self.matcher.respell(text)
+        )
         if not heads:  # the scorer's alarm: the message is the clause
             return speaks_of_self(text, text, text)
         return any(

@@ -125,6 +125,13 @@ def test_child_in_crisis_is_answered_as_a_child(engine) -> None:
          "crisis_child"),  # the offender's threat is not someone else's danger
         ("my form tutor keeps asking if im ok but i want to kill myself tonight",
          "crisis_child"),  # "my form tutor": the child's adult, not the writer's role
+        ("he says hes posting them to my whole year at 9 and i want to not exist",
+         "crisis_child"),  # the offender's threat to share, told
+        ("the lad on insta wont stop and ive been stood on the bridge all evening",
+         "crisis_child"),  # "the lad on insta": the offender, named by where they met
+        ("he sed hes waitin by my scool gates til i come out, hes got my pics",
+         "crisis_child"),  # only the mended text states the danger
+        ("meeting him at the car park now so he deletes the vids", "crisis_child"),
         ("HE SAID HE IS DOING IT TONIGHT. THE MAN STILL HAS HIS VIDEO", "crisis"),
         ("She asked me tonight whether it would hurt to stop living. Someone has her photos.",
          "crisis"),  # someone else speaks before "me"
