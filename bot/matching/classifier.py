@@ -14,14 +14,12 @@ dictionary look-ups per word.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from pathlib import Path
 
 EPOCHS = 6  # 8 measured no better on the dev and holdout sets, and 30% slower
 AGGRESSIVENESS = 0.5
@@ -202,17 +200,13 @@ class LinearModel:
         """The (class, weight) rows of a model with more than two classes."""
         return {f: list(zip(c, w, strict=True)) for f, (c, w) in self._rows.items()}
 
-    def save(self, path: Path) -> None:
+    def to_json(self) -> dict:
         weights = self._second if self._binary else self.rows()
-        data = {"classes": self.classes, "idf": self.idf, "weights": weights}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-        tmp.replace(path)
+        return {"classes": self.classes, "idf": self.idf, "weights": weights}
 
     @classmethod
-    def load(cls, path: Path) -> LinearModel:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        rows = data.pop("weights")
+    def from_json(cls, data: dict) -> LinearModel:
+        rows = data["weights"]
         weights: Rows | dict[str, float]
         if len(data["classes"]) == 2:  # kept as the second class's weight alone
             weights = {f: float(w) for f, w in rows.items()}

@@ -8,14 +8,17 @@ retrains; a damaged or read-only cache only costs start-up time.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from bot.matching import classifier
 from bot.matching.classifier import LinearModel
 
 MODEL_FORMAT = "linear-2"  # bump when features or the file change; settings are in the key too
+T = TypeVar("T")
 
 
 def cache_dir() -> Path:
@@ -33,25 +36,36 @@ def cached_model(
     words); `training` is only called when there is no cached model, since preparing
     the words of thousands of examples costs most of a second.
     """
-    recipe = (
-        MODEL_FORMAT,
-        classifier.EPOCHS,
-        classifier.AGGRESSIVENESS,
-        classifier.PRUNE,
-        classifier.NGRAM,
-    )
-    digest = _digest((recipe, key))
-    path = cache_dir() / f"{name}-{digest}.json"
+    recipe = (classifier.EPOCHS, classifier.AGGRESSIVENESS, classifier.PRUNE, classifier.NGRAM)
+    train = lambda: LinearModel.train(training())  # noqa: E731
+    return cached_json(name, (recipe, key), train, LinearModel.from_json, use_cache)
+
+
+def cached_json(
+    name: str,
+    key: object,
+    build: Callable[[], T],
+    load: Callable[[dict], T],
+    use_cache: bool = True,
+) -> T:
+    """Load the model built on exactly this `key` before, or `build()` it and keep it.
+
+    A model is kept as JSON: `to_json()` gives it, `load` reads it back. A damaged or
+    read-only cache only costs the time to build it again.
+    """
+    path = cache_dir() / f"{name}-{_digest((MODEL_FORMAT, key))}.json"
     if use_cache and path.is_file():
         try:
-            return LinearModel.load(path)
+            return load(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError):
-            pass  # a damaged cache is retrained below
-    model = LinearModel.train(training())
+            pass  # a damaged cache is rebuilt below
+    model = build()
     if use_cache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            model.save(path)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(model.to_json(), separators=(",", ":")), encoding="utf-8")
+            tmp.replace(path)
         except OSError:
             pass
     return model
