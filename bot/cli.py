@@ -144,9 +144,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from bot.matching.triage import Triage
 
     start = time.perf_counter()
-    triage = Triage(_load(args.content))  # the matcher and the risk scorer
+    triage = Triage(_load(args.content))  # the matcher, the risk scorer, the nearest examples
     print(
-        f"matcher and risk scorer ready in {time.perf_counter() - start:.1f} s "
+        f"matcher, risk scorer and nearest examples ready in {time.perf_counter() - start:.1f} s "
         f"({len(triage.matcher.model.classes)} intents; models cached in {cache_dir()})"
     )
     return 0

@@ -225,8 +225,9 @@ def test_tune_prints_thresholds_from_held_out_examples(run_cli) -> None:
 def test_train_caches_the_model(run_cli, cli_env) -> None:
     proc = run_cli("train")
     assert proc.returncode == 0, proc.stderr
-    assert "risk scorer ready" in proc.stdout and cli_env["GUIDANCE_CACHE_DIR"] in proc.stdout
-    assert list(Path(cli_env["GUIDANCE_CACHE_DIR"]).glob("model-*.json"))
+    assert "nearest examples ready" in proc.stdout and cli_env["GUIDANCE_CACHE_DIR"] in proc.stdout
+    for kind in ("model", "risk", "nearest"):
+        assert list(Path(cli_env["GUIDANCE_CACHE_DIR"]).glob(f"{kind}-*.json")), kind
 
 
 def test_classify_explain_says_why(run_cli) -> None:

@@ -22,6 +22,7 @@ def explain(triage: Triage, text: str) -> dict:
     scores = sorted(m.scores(text, reading=reading).items(), key=lambda kv: -kv[1])
     fired = triage.crisis.categories_fired(text)
     score = triage.scorer.score(text, reading.terms)
+    near = triage.nearest.score(reading.terms)
     return {
         "normalised": folded,
         "lexicon_words": lexicon,
@@ -32,6 +33,8 @@ def explain(triage: Triage, text: str) -> dict:
             "pattern_categories": fired,
             "scorer": None if score is None else round(score, 3),
             "scorer_thresholds": {"crisis": triage.crisis_at, "possible": triage.possible_at},
+            "nearest": None if near is None else round(near, 3),
+            "nearest_cut": round(triage.nearest.cut, 3),
         },
         "top_intents": [
             {"intent": i, "score": round(s, 1)} for i, s in scores[: MAX_ALTERNATIVES + 2]
@@ -53,7 +56,8 @@ def explain_text(triage: Triage, text: str) -> str:
         f"crisis: {c['risk'] or 'none'} (layers: {', '.join(c['layers']) or '-'}; "
         f"pattern categories: {', '.join(c['pattern_categories']) or '-'}; "
         f"scorer {c['scorer']} vs crisis {c['scorer_thresholds']['crisis']} / "
-        f"possible {c['scorer_thresholds']['possible']})",
+        f"possible {c['scorer_thresholds']['possible']}; "
+        f"nearest examples {c['nearest']} vs {c['nearest_cut']})",
         "top intents: " + ", ".join(f"{t['intent']} {t['score']}" for t in e["top_intents"]),
         f"answer: {e['answer']} (band {e['band']}; high {e['thresholds']['high']}, "
         f"low {e['thresholds']['low']})",

@@ -1,8 +1,9 @@
 """Crisis wins: the one place that decides whether a message shows a child at risk.
 
-Three layers, any of which can raise the alarm: the patterns of the risk
+Four layers, any of which can raise the alarm: the patterns of the risk
 taxonomy (crisis.py, run on the raw and on the respelt text), the
-learned risk scorer (risk.py) and the intent classifier itself. Two tiers:
+learned risk scorer (risk.py), the intent classifier itself, and the
+nearest examples (nearest.py, the `possible` tier only). Two tiers:
 `crisis` (the crisis reply comes first) and `possible` (the answer, with
 the crisis lines in one line at its top). The matcher always runs, so a
 crisis message still gets the answer to the rest of what it asked. Every
@@ -21,6 +22,7 @@ from bot.matching.crisis import CrisisDetector
 from bot.matching.facts import ADULT_ROLES, FactReader, Facts, speaks_of_self
 from bot.matching.language import plainly_not_english
 from bot.matching.matcher import Match, Matcher
+from bot.matching.nearest import NearestExamples
 from bot.matching.risk import RiskScorer, training_set
 
 Risk = Literal["crisis", "possible"]
@@ -66,7 +68,9 @@ class Triage:
         self.crisis = CrisisDetector(content.crisis)
         # The matcher's words decide the scorer's terms: its model key covers them.
         key = (self.matcher.model_key, content.lexicon)
-        self.scorer = RiskScorer.train(training_set(content), self.matcher.terms, key)
+        rows = training_set(content)
+        self.scorer = RiskScorer.train(rows, self.matcher.terms, key)
+        self.nearest = NearestExamples.build(rows, self.matcher.terms, key)
         self.facts = FactReader(content.facts)
         limits = content.crisis.thresholds
         self.crisis_at = limits.get("crisis", 0.5)
@@ -77,6 +81,8 @@ class Triage:
         # Below this score a statement of danger in a message that also sounds general is
         # taken as a general question too.
         self.danger_veto = limits.get("danger_veto", -math.inf)
+        # Below this score the nearest examples are not asked: the message is plainly ordinary.
+        self.nearest_floor = limits.get("nearest_floor", -math.inf)
 
     def assess(self, text: str, known: Facts | None = None) -> Assessment:
         """`known`: the facts of the conversation so far; this message's facts override them."""
@@ -146,8 +152,17 @@ class Triage:
         # ("what would make a kid at lunchtime worth flagging, like not eating?").
         signs = signals.signs and not (signals.general and overruled(self.danger_veto))
         said_crisis = said_crisis and judged >= self.topic_veto
-        if judged >= self.possible_at or said_crisis or signs:  # the answer, crisis lines on top
-            layer = "signs" if signs and judged < self.possible_at else "scorer"
+        # The examples most like it show risk: not asked for another language, nor where the
+        # scorer finds the message plainly ordinary (a framed message scores -inf).
+        near = (
+            english
+            and (score is None or score >= self.nearest_floor)
+            and self.nearest.alarms(reading.terms)
+        )
+        scored = judged >= self.possible_at or said_crisis
+        if scored or signs or near:  # the answer, crisis lines on top
+            layer = "scorer" if scored else "nearest"
+            layer = "signs" if signs and judged < self.possible_at else layer
             own = self._own(text, facts)
             return Assessment(other or match, "possible", facts, (layer,), None, english, said, own)
         # No layer sees a risk (a past case now well): the best answer other than the crisis card.

@@ -82,6 +82,8 @@ HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, fals
     "crisis_ad.jsonl": (0.98, 0.95, 0.11),  # adversarial: indirect risk, frightening near misses
     "crisis_ag.jsonl": (0.96, 0.90, 0.09),  # night messages from the North, Midlands and London
     "crisis_ah.jsonl": (0.98, 0.94, 0.06),  # first contacts: fragments, afterthoughts, corrections
+    "crisis_ak.jsonl": (0.98, 0.97, 0.10),  # older relatives, support staff: long and out of order
+    "crisis_al.jsonl": (0.98, 0.92, 0.11),  # understated and practical; look-alike near misses
 }
 
 
