@@ -152,13 +152,7 @@ class Triage:
         # ("what would make a kid at lunchtime worth flagging, like not eating?").
         signs = signals.signs and not (signals.general and overruled(self.danger_veto))
         said_crisis = said_crisis and judged >= self.topic_veto
-        # The examples most like it show risk: not asked for another language, nor where the
-        # scorer finds the message plainly ordinary (a framed message scores -inf).
-        near = (
-            english
-            and (score is None or score >= self.nearest_floor)
-            and self.nearest.alarms(reading.terms)
-        )
+        near = english and self._near(score, reading.terms)
         scored = judged >= self.possible_at or said_crisis
         if scored or signs or near:  # the answer, crisis lines on top
             layer = "scorer" if scored else "nearest"
@@ -167,6 +161,11 @@ class Triage:
             return Assessment(other or match, "possible", facts, (layer,), None, english, said, own)
         # No layer sees a risk (a past case now well): the best answer other than the crisis card.
         return Assessment(other or match, None, facts, (), None, english, said)
+
+    def _near(self, score: float | None, terms: list[str]) -> bool:
+        """Whether the examples most like the message show risk; not asked where the scorer
+        finds it plainly ordinary (a framed message scores -inf)."""
+        return (score is None or score >= self.nearest_floor) and self.nearest.alarms(terms)
 
     @staticmethod
     def _long_enough(text: str, said: Facts) -> bool:
