@@ -95,20 +95,24 @@ _OFFENDER = re.compile(
 )
 
 
-def speaks_of_self(head: str, clause: str, message: str, aimed_at_writer: bool = False) -> bool:
-    """True when the writer is the one the danger is about.
+def names_someone_else(message: str) -> bool:
+    """Whether the message names someone other than the writer (or the offender) whom its
+    danger could be about: then no clause of it is the writer's own."""
+    return _SOMEONE_ELSE.search(_OFFENDER.sub(" ", fold(message, limit=None))) is not None
 
-    `head`: the danger clause up to its statement of danger; `clause`: all of it. The
-    message must name nobody else it could be about, and the head be in the first person
-    with nobody else before it or speaking ("he posted it, i want to die"), or have no
-    subject at all ("took the pills. all of them"). What the offender does ("he still
-    has them") is not someone else to be about. The offender coming ("he says he knows
+
+def speaks_of_self(head: str, clause: str, aimed_at_writer: bool = False) -> bool:
+    """True when the writer is the one the danger is about, in a message that does not
+    name someone else (`names_someone_else`, asked once per message, not per clause).
+
+    `head`: the danger clause up to its statement of danger; `clause`: all of it. The head
+    must be in the first person with nobody else before it or speaking ("he posted it, i
+    want to die"), or have no subject at all ("took the pills. all of them"). What the
+    offender does ("he still has them") is not someone else to be about. The offender coming ("he says he knows
     where i live") is aimed at whoever the clause names: the writer when it is in the
     first person. A head that starts with finding or being told ("found a rope under her
     mattress") is a witness's account.
     """
-    if _SOMEONE_ELSE.search(_OFFENDER.sub(" ", fold(message, limit=None))):
-        return False
     head, clause = (_OFFENDER_ACTS.sub(" ", fold(t, limit=None)) for t in (head, clause))
     if aimed_at_writer:
         return _FIRST.search(clause) is not None

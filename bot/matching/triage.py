@@ -19,7 +19,13 @@ from typing import Literal
 
 from bot.content.records import Content
 from bot.matching.crisis import CrisisDetector
-from bot.matching.facts import ADULT_ROLES, FactReader, Facts, speaks_of_self
+from bot.matching.facts import (
+    ADULT_ROLES,
+    FactReader,
+    Facts,
+    names_someone_else,
+    speaks_of_self,
+)
 from bot.matching.language import plainly_not_english
 from bot.matching.matcher import Match, Matcher
 from bot.matching.nearest import NearestExamples
@@ -176,16 +182,16 @@ class Triage:
 
     def _own(self, text: str, facts: Facts) -> bool:
         """Whether an unknown writer states their own danger (answered as a child)."""
-        if facts.role != "unknown":
+        if facts.role != "unknown" or names_someone_else(text):
             return False
         # Typos can hide the statement ("he sed hes outside my scool"): then read it mended.
         heads = self.crisis.danger_heads(text) or self.crisis.danger_heads(
             self.matcher.respell(text)
         )
         if not heads:  # the scorer's alarm: the message is the clause
-            return speaks_of_self(text, text, text)
+            return speaks_of_self(text, text)
         return any(
-            speaks_of_self(head, clause, text, aimed_at_writer=name == "offender_in_person")
+            speaks_of_self(head, clause, aimed_at_writer=name == "offender_in_person")
             for head, clause, name in heads
         )
 
