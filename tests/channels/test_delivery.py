@@ -358,7 +358,7 @@ async def test_webhook_checks_the_secret_first_and_answers_after_handling(
             assert refused
             assert time.monotonic() - started < 5
             r = await client.post(url, json=update, headers={SECRET_HEADER: "forged"})
-            assert r.status_code == 403
+            assert r.status_code == 403 and r.headers["Connection"] == "close"  # never reused
             r = await client.post(url, content=b"x" * (MAX_BODY + 1), headers=good)
             assert r.status_code in (400, 413)
             r = await client.post(url, content=b'{"update_id": 76, "message": 5', headers=good)

@@ -219,11 +219,19 @@ class _Hook(tornado.web.RequestHandler):
 
     def prepare(self) -> None:
         given = self.request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
-            raise tornado.web.HTTPError(403)
         length = self.request.headers.get("Content-Length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY:
-            raise tornado.web.HTTPError(413)
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            self._refuse(403)
+        elif not length.isdigit() or int(length) > MAX_BODY:
+            self._refuse(413)
+
+    def _refuse(self, status: int) -> None:
+        """Answer before the body is read, and say the connection closes: the body left
+        unread means it must, and a client told so never sends its next request down it
+        (one that was not told could lose that request to the close)."""
+        self.set_status(status)
+        self.set_header("Connection", "close")
+        self.finish()
 
     def data_received(self, chunk: bytes) -> None:
         self.body += chunk
