@@ -162,6 +162,7 @@ async def test_token_refused_at_run_time_exits_1_with_one_line(
     try:
         await emu.wait_for(lambda: emu.calls_to("getUpdates"), timeout=30)
         emu.fail_next("getUpdates", status=status, description="Unauthorized")
+        emu.user_sends_command(CHAT, "help")  # ends the long poll: the next one is refused
         _, err = await asyncio.wait_for(proc.communicate(), 30)
     finally:
         if proc.returncode is None:
