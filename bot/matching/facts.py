@@ -108,10 +108,10 @@ def speaks_of_self(head: str, clause: str, aimed_at_writer: bool = False) -> boo
     `head`: the danger clause up to its statement of danger; `clause`: all of it. The head
     must be in the first person with nobody else before it or speaking ("he posted it, i
     want to die"), or have no subject at all ("took the pills. all of them"). What the
-    offender does ("he still has them") is not someone else to be about. The offender coming ("he says he knows
-    where i live") is aimed at whoever the clause names: the writer when it is in the
-    first person. A head that starts with finding or being told ("found a rope under her
-    mattress") is a witness's account.
+    offender does ("he still has them") is not someone else to be about. The offender
+    coming ("he says he knows where i live") is aimed at whoever the clause names: the
+    writer when it is in the first person. A head that starts with finding or being told
+    ("found a rope under her mattress") is a witness's account.
     """
     head, clause = (_OFFENDER_ACTS.sub(" ", fold(t, limit=None)) for t in (head, clause))
     if aimed_at_writer:
