@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint validate clean
+.PHONY: run test coverage bench lint validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 	$(BIN)/guidance-bot validate
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/pytest -q -n auto
+
+# The same tests in one process under the coverage tracer (about twice as slow, so not in CI).
+coverage: $(STAMP)
 	$(BIN)/pytest -q --cov=bot --cov-report=term:skip-covered
 
 validate: $(STAMP)
