@@ -140,7 +140,9 @@ class NeedleIndex:
 @lru_cache(maxsize=8)
 def trigrams(text: str) -> frozenset[str]:
     """The text's three-character pieces (the facts and crisis readers fold alike)."""
-    return frozenset(map("".join, zip(text, text[1:], text[2:])))  # a third faster than slices
+    # zip stops at the shortest: the last two characters start no piece. A third faster
+    # than slicing.
+    return frozenset(map("".join, zip(text, text[1:], text[2:], strict=False)))
 
 
 def required_strings(pattern: str) -> frozenset[str] | None:
