@@ -283,7 +283,7 @@ def _crisis_patterns(c: Collector, doc: LDict, key: str) -> list[str]:
     return out
 
 
-THRESHOLDS = ("crisis", "possible", "topic_veto", "danger_veto", "nearest_floor")  # risk cut-offs
+THRESHOLDS = ("crisis", "possible", "topic_veto", "danger_veto", "nearest_floor", "frame_veto")
 
 
 def _parse_crisis(c: Collector, docs: list[LDict]) -> CrisisRules:
@@ -308,8 +308,7 @@ def _parse_crisis(c: Collector, docs: list[LDict]) -> CrisisRules:
             if tier not in THRESHOLDS or not isinstance(value, int | float):
                 c.add(
                     doc,
-                    "crisis thresholds are 'crisis: N', 'possible: N', 'topic_veto: N', "
-                    "'danger_veto: N' and 'nearest_floor: N'",
+                    "crisis thresholds are " + ", ".join(f"'{name}: N'" for name in THRESHOLDS),
                     doc.line_of("thresholds"),
                 )
             else:

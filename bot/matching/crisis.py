@@ -51,9 +51,10 @@ class CrisisDetector:
     def read(self, text: str, mended: str | None = None) -> Signals:
         """Every crisis signal of a message, its text folded and scanned for needles once;
         `mended`: the text with its typos mended, read for danger too."""
-        folded = fold(text, limit=None)
+        folded = _fold(text)
         present = self._present(folded)
         versions = [(text, folded, present)]
+        mended = mended and _joined(mended)
         if mended and mended != folded:
             versions.append((mended, mended, self._present(mended)))
         if any(self._framed(f, p) for _, f, p in versions):
@@ -108,7 +109,7 @@ class CrisisDetector:
 
     def categories_fired(self, text: str) -> list[str]:
         """The taxonomy categories whose patterns match anywhere (for explanations only)."""
-        folded = fold(text, limit=None)
+        folded = _fold(text)
         return [name for name, any_of in self._categories if any_of.search(folded)]
 
     def _in_a_plain_clause(
@@ -153,4 +154,18 @@ _CLAUSES = re.compile(r"[.!?;:,\n]+|\s[-\u2013\u2014]+\s")
 
 def _clauses(text: str) -> list[tuple[str, str]]:
     """The message's non-empty clauses, each raw and folded."""
-    return [(p, fold(p, limit=None)) for p in _CLAUSES.split(text) if p.strip()]
+    return [(p, _fold(p)) for p in _CLAUSES.split(text) if p.strip()]
+
+
+# "kill her self": a reflexive typed as two words is read as the one the patterns hold.
+_SPLIT_REFLEXIVE = re.compile(r"\b(my|him|her|them|your|our)\s(self|selves)\b")
+
+
+def _joined(folded: str) -> str:
+    return _SPLIT_REFLEXIVE.sub(r"\1\2", folded) if " sel" in folded else folded
+
+
+def _fold(text: str) -> str:
+    """Folded for the patterns: nothing cut off (a red flag at the end of a long message
+    counts), split reflexives joined."""
+    return _joined(fold(text, limit=None))

@@ -89,6 +89,9 @@ class Triage:
         self.danger_veto = limits.get("danger_veto", -math.inf)
         # Below this score the nearest examples are not asked: the message is plainly ordinary.
         self.nearest_floor = limits.get("nearest_floor", -math.inf)
+        # At or above this score the scorer overrules a frame: a policy question or a news
+        # worry with a child's danger told after it ("...also he has taken tablets").
+        self.frame_veto = limits.get("frame_veto", math.inf)
 
     def assess(self, text: str, known: Facts | None = None) -> Assessment:
         """`known`: the facts of the conversation so far; this message's facts override them."""
@@ -99,7 +102,7 @@ class Triage:
         match = self.matcher.match(text, ruled_out, reading)
         score = self.scorer.score(text, reading.terms)  # None: too short to judge
         signals = self.crisis.read(text, self.matcher.respell(text) if reading.mended else None)
-        if signals.framed:
+        if signals.framed and not self._frame_overruled(text, score):
             score = -math.inf  # a quiz, a role-play, a past case now well: no layer alarms
 
         def overruled(limit: float) -> bool:
@@ -172,6 +175,11 @@ class Triage:
         """Whether the examples most like the message show risk; not asked where the scorer
         finds it plainly ordinary (a framed message scores -inf)."""
         return (score is None or score >= self.nearest_floor) and self.nearest.alarms(terms)
+
+    def _frame_overruled(self, text: str, score: float | None) -> bool:
+        """Whether the scorer is sure enough to overrule a frame: only in a message long
+        enough to tell a case after it ("quiz: all my goodbyes are said" stays a quiz)."""
+        return score is not None and score >= self.frame_veto and len(text.split()) >= LONG_ENOUGH
 
     @staticmethod
     def _long_enough(text: str, said: Facts) -> bool:

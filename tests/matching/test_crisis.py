@@ -162,3 +162,25 @@ def test_crisis_wins_over_a_strong_topic_match(engine, content) -> None:
     example = content.intents["image_removal"][0]
     outcome = engine.handle(State(), Text(f"{example} {CRISIS_SENTENCE}"))
     _assert_crisis_reply(outcome)
+
+
+def test_a_reflexive_typed_as_two_words_is_read_as_one(detector) -> None:
+    assert detector.is_crisis("she says she'll kill her self if they send it to her mum")
+    assert not detector.is_crisis("she did it all by her self, the report went in today")
+
+
+def test_just_now_breaks_a_frame(detector) -> None:
+    framed = "im writing our schools online safety policy, a year 8 lad has a rope in his bag"
+    assert not detector.is_crisis(framed)  # a case study
+    assert detector.is_crisis(f"{framed} and wants it all over, he told me just now")
+
+
+def test_a_sure_scorer_overrules_a_frame_only_in_a_long_message(engine) -> None:
+    text = (
+        "Was it on the news that these gangs are mostly abroad? I ask because my 14 year old "
+        "son has swallowed most of a packet of my sleeping tablets and is very drowsy after "
+        "they sent his pictures to his friends"
+    )
+    assert engine.triage.crisis.read(text).framed
+    assert engine.classify(text).risk == "crisis"
+    assert engine.classify("quiz: all my goodbyes are said").risk is None
