@@ -283,7 +283,15 @@ def _crisis_patterns(c: Collector, doc: LDict, key: str) -> list[str]:
     return out
 
 
-THRESHOLDS = ("crisis", "possible", "topic_veto", "danger_veto", "nearest_floor", "frame_veto")
+THRESHOLDS = (
+    "crisis",
+    "possible",
+    "topic_veto",
+    "danger_veto",
+    "nearest_floor",
+    "frame_veto",
+    "pattern_veto",
+)
 
 
 def _parse_crisis(c: Collector, docs: list[LDict]) -> CrisisRules:

@@ -34,6 +34,10 @@ from bot.matching.risk import RiskScorer, training_set
 Risk = Literal["crisis", "possible"]
 LONG_ENOUGH = 15  # words: below this the scorer alone raises `possible`, not `crisis`...
 SHORT_ENOUGH = 10  # ...unless it has this many and states no role or age (not a correction)
+# Up to this many words the scorer may overrule a statement of danger with no general cue.
+# It scores a message whole, so in a longer one the rest outweighs a danger sentence: with the
+# crisis cases inside ordinary questions, the lowest score fell below the veto from 82 words.
+VETO_WORDS = 60
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,9 @@ class Triage:
         # Below this score a statement of danger in a message that also sounds general is
         # taken as a general question too.
         self.danger_veto = limits.get("danger_veto", -math.inf)
+        # Below this score it is, whatever cue the patterns missed ("thought about ending it
+        # in year 8, honestly fine now"; "about to throw myself out the window 😂").
+        self.pattern_veto = limits.get("pattern_veto", -math.inf)
         # Below this score the nearest examples are not asked: the message is plainly ordinary.
         self.nearest_floor = limits.get("nearest_floor", -math.inf)
         # At or above this score the scorer overrules a frame: a policy question or a news
@@ -117,11 +124,13 @@ class Triage:
         said_crisis = match.intent == "crisis"
         # A topic word alone counts only if the scorer does not plainly disagree; a statement
         # of danger, unless the message also sounds general and the scorer finds it plainly
-        # ordinary ("are there times of day when victims are most at risk of harming themselves").
+        # ordinary ("are there times of day when victims are most at risk of harming themselves"),
+        # or the scorer finds a message short enough to judge whole very plainly ordinary.
+        veto = self.pattern_veto if len(text.split()) <= VETO_WORDS else -math.inf
         patterns = any(
             not overruled(self.topic_veto)
             if r == "topic"
-            else not (signals.general and overruled(self.danger_veto))
+            else not (signals.general and overruled(self.danger_veto) or overruled(veto))
             for r in signals.reasons
         )
         layers = tuple(

@@ -184,3 +184,22 @@ def test_a_sure_scorer_overrules_a_frame_only_in_a_long_message(engine) -> None:
     assert engine.triage.crisis.read(text).framed
     assert engine.classify(text).risk == "crisis"
     assert engine.classify("quiz: all my goodbyes are said").risk is None
+
+
+def test_a_sure_scorer_overrules_a_pattern_only_in_a_message_it_can_judge_whole(
+    engine, monkeypatch
+) -> None:
+    """The pattern veto: a statement of danger the scorer finds very plainly ordinary (a past
+    case now well) is no alarm, unless the message is long enough to bury a danger sentence."""
+    triage = engine.triage
+    text = (
+        "the photos thing two years back made him want to kill himself, he is happy at college now"
+    )
+    score = triage.scorer.score(text)
+    assert score is not None and triage.crisis.read(text).reasons
+    assert engine.classify(text).risk == "crisis"
+    monkeypatch.setattr(triage, "pattern_veto", score + 0.01)
+    assert engine.classify(text).risk is None
+    long = _long_message(text, 1000, 0.5)
+    assert triage.scorer.score(long) < triage.pattern_veto
+    assert engine.classify(long).risk == "crisis"
