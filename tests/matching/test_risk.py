@@ -4,9 +4,10 @@ Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`), D to P
 (`crisis_d.jsonl` ... `crisis_p.jsonl`) and S, T, W, X, Y and Z were each
 measured as held-out sets and then trained and tuned on. The catalogues in HELD_OUT
 are never trained on; AM and AN, then AO and AP, each gave one round of general
-changes after they were first measured. Their floors guard against regressions at
-the level measured when the layers were built; the aim (every child at risk caught,
-at most 3% false alarms) is higher.
+changes after they were first measured; AQ and AR were measured once, with the
+final code. Their floors guard against regressions at the level measured when the
+layers were built; the aim (every child at risk caught, at most 3% false alarms)
+is higher.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, fals
     "crisis_an.jsonl": (0.97, 0.95, 0.08),  # minimised, described by actions; dialects, ESL
     "crisis_ao.jsonl": (0.97, 0.96, 0.07),  # typed beside the child: voice-to-text, code-switching
     "crisis_ap.jsonl": (0.97, 0.96, 0.07),  # unusual roles (night staff, coaches); ages 11-17
+    "crisis_aq.jsonl": (0.97, 0.96, 0.12),  # long: pasted notes, emails, a P.S. after the sign-off
+    "crisis_ar.jsonl": (0.98, 0.92, 0.09),  # very short: fragments, caps, slang, jokes that alarm
 }
 
 
