@@ -109,7 +109,8 @@ class Triage:
         match = self.matcher.match(text, ruled_out, reading)
         score = self.scorer.score(text, reading.terms)  # None: too short to judge
         signals = self.crisis.read(text, self.matcher.respell(text) if reading.mended else None)
-        if signals.framed and not self._frame_overruled(text, score):
+        words = len(text.split())  # the length rules of the layers below
+        if signals.framed and not self._frame_overruled(words, score):
             score = -math.inf  # a quiz, a role-play, a past case now well: no layer alarms
 
         def overruled(limit: float) -> bool:
@@ -126,7 +127,7 @@ class Triage:
         # of danger, unless the message also sounds general and the scorer finds it plainly
         # ordinary ("are there times of day when victims are most at risk of harming themselves"),
         # or the scorer finds a message short enough to judge whole very plainly ordinary.
-        veto = self.pattern_veto if len(text.split()) <= VETO_WORDS else -math.inf
+        veto = self.pattern_veto if words <= VETO_WORDS else -math.inf
         patterns = any(
             not overruled(self.topic_veto)
             if r == "topic"
@@ -144,7 +145,7 @@ class Triage:
                 # put 93.6% of their crisis lines in the crisis tier, fifteen 90.2%, with no
                 # more near misses there; under fifteen, a message that states who is writing
                 # or an age is taken as such a correction.
-                ("scorer", judged >= self.crisis_at and self._long_enough(text, said)),
+                ("scorer", judged >= self.crisis_at and self._long_enough(words, said)),
                 # The classifier alone decides only when the scorer does not disagree and
                 # nothing in the message sounds general ("is giving stuff away a sign...").
                 (
@@ -185,15 +186,14 @@ class Triage:
         finds it plainly ordinary (a framed message scores -inf)."""
         return (score is None or score >= self.nearest_floor) and self.nearest.alarms(terms)
 
-    def _frame_overruled(self, text: str, score: float | None) -> bool:
+    def _frame_overruled(self, words: int, score: float | None) -> bool:
         """Whether the scorer is sure enough to overrule a frame: only in a message long
         enough to tell a case after it ("quiz: all my goodbyes are said" stays a quiz)."""
-        return score is not None and score >= self.frame_veto and len(text.split()) >= LONG_ENOUGH
+        return score is not None and score >= self.frame_veto and words >= LONG_ENOUGH
 
     @staticmethod
-    def _long_enough(text: str, said: Facts) -> bool:
+    def _long_enough(words: int, said: Facts) -> bool:
         """Whether the scorer alone may put this message in the crisis tier."""
-        words = len(text.split())
         states_facts = said.role != "unknown" or said.age_band != "unknown"
         return words >= LONG_ENOUGH or (words >= SHORT_ENOUGH and not states_facts)
 
