@@ -72,14 +72,56 @@ class AnyOf:
         return sorted(chosen)
 
 
+class _AfterBoundary:
+    r"""A pattern that starts with a word boundary, searched without it and the boundary
+    checked at each match's start.
+
+    CPython's regular expression engine scans fast for a literal a pattern starts with,
+    but not after a leading "\b": on a 360-character message `\bwant\s+to\s+cut\b`
+    took 11 us and `want\s+to\s+cut\b` 0.4 us. Every match of the rest starts with a
+    word character, so the boundary holds where the character before is not one.
+    """
+
+    __slots__ = ("_body", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._body = re.compile(pattern[2:])
+
+    def search(self, text: str) -> re.Match[str] | None:
+        find = self._body.search
+        at = 0
+        while (match := find(text, at)) is not None:
+            start = match.start()
+            if start == 0 or not _is_word(text[start - 1]):
+                return match
+            at = start + 1
+        return None
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what \w matches in a str pattern
+
+
+def _compile(pattern: str) -> re.Pattern[str] | _AfterBoundary:
+    if not pattern.startswith(r"\b") or len(_top_level_split(pattern)) > 1:
+        return re.compile(pattern)
+    starts = _sequence(list(_parser.parse(pattern[2:]))).prefix
+    if all(s and _is_word(s[0]) for s in starts):
+        return _AfterBoundary(pattern)
+    return re.compile(pattern)
+
+
 @cache  # the crisis reader holds each pattern in two or three lists
-def _alternatives(pattern: str) -> tuple[tuple[re.Pattern[str], frozenset[str] | None], ...]:
+def _alternatives(
+    pattern: str,
+) -> tuple[tuple[re.Pattern[str] | _AfterBoundary, frozenset[str] | None], ...]:
     """The pattern's top-level alternatives, compiled, with their needles; the whole
     pattern when it cannot be split (a flag or a group reference spans them)."""
     parts = _top_level_split(pattern)
     if len(parts) == 1 or _SPANS.search(pattern):
         parts = [pattern]
-    return tuple((re.compile(part), required_strings(part)) for part in parts)
+    return tuple((_compile(part), required_strings(part)) for part in parts)
 
 
 # Global flags and references to numbered or named groups.

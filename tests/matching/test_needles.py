@@ -115,3 +115,42 @@ def test_every_match_of_every_content_pattern_holds_a_needle(engine) -> None:
 def test_common_words_are_poor_needles() -> None:
     assert needles._chance("what") > needles._chance("mean")
     assert needles._chance("kill") < needles._chance("i")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "span"),
+    [
+        (r"\bgg\s+(all|guys)\b", "gg all", (0, 6)),
+        (r"\bgg\s+(all|guys)\b", "egg all then gg guys", (13, 20)),  # the first has no boundary
+        (r"\bwant\s+to\s+cut\b", "_want to cut", None),  # "_" is a word character
+        (r"\bwant\s+to\s+cut\b", "éwant to cut, i want to cut", (16, 27)),
+        (r"\b(im|hes)\s+(1[89]|[2-9]\d)\b", "him 19, hes 19", (8, 14)),
+    ],
+)
+def test_a_leading_boundary_is_checked_after_the_search(pattern: str, text: str, span) -> None:
+    compiled = needles._compile(pattern)
+    assert isinstance(compiled, needles._AfterBoundary)  # searched without its "\b"
+    match = compiled.search(text)
+    assert (
+        (match and match.span()) == span == (m.span() if (m := re.search(pattern, text)) else None)
+    )
+
+
+def test_content_patterns_match_alike_with_the_boundary_checked_after(engine) -> None:
+    """Every alternative searched without its leading boundary finds what `re` finds, after
+    a word character and after a space alike."""
+    rng = random.Random(11)
+    converted = 0
+    for pattern in _patterns(engine):
+        for compiled, _ in needles._alternatives(pattern):
+            if not isinstance(compiled, needles._AfterBoundary):
+                continue
+            converted += 1
+            plain, tree = re.compile(compiled.pattern), list(_parser.parse(compiled.pattern))
+            for _ in range(10):
+                sample = _sample(tree, rng)
+                for text in (f" {sample} ", f"x{sample} {sample}", f"{sample}_"):
+                    want = plain.search(text)
+                    got = compiled.search(text)
+                    assert (got and got.span()) == (want and want.span()), (compiled.pattern, text)
+    assert converted > 500  # most alternatives start with a boundary
