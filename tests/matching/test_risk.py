@@ -4,10 +4,10 @@ Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`), D to V
 and AA to AJ were each measured as held-out sets and then trained and tuned on
 (Q, R, U, V, AC, AD, AG and AH after being held out for several rounds). The
 catalogues in HELD_OUT are never trained on; AM and AN, then AO and AP, each
-gave one round of general changes after they were first measured; AQ and AR
-were measured once, with the final code. Their floors guard against regressions
-at the level measured when the layers were built; the aim (every child at risk
-caught, at most 3% false alarms) is higher.
+gave one round of general changes after they were first measured; AQ and AR,
+then AS and AT, were measured once, with the final code of their session. Their
+floors guard against regressions at the level measured when the layers were
+built; the aim (every child at risk caught, at most 3% false alarms) is higher.
 """
 
 from __future__ import annotations
@@ -84,14 +84,16 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, false alarms)
-    "crisis_ak.jsonl": (0.98, 0.97, 0.10),  # older relatives, support staff: long and out of order
-    "crisis_al.jsonl": (0.98, 0.92, 0.11),  # understated and practical; look-alike near misses
-    "crisis_am.jsonl": (0.98, 0.96, 0.08),  # late-night fragments; carers who are not parents
-    "crisis_an.jsonl": (0.97, 0.95, 0.08),  # minimised, described by actions; dialects, ESL
-    "crisis_ao.jsonl": (0.97, 0.96, 0.07),  # typed beside the child: voice-to-text, code-switching
-    "crisis_ap.jsonl": (0.97, 0.96, 0.07),  # unusual roles (night staff, coaches); ages 11-17
-    "crisis_aq.jsonl": (0.97, 0.95, 0.13),  # long: pasted notes, emails, a P.S. after the sign-off
-    "crisis_ar.jsonl": (0.98, 0.92, 0.09),  # very short: fragments, caps, slang, jokes that alarm
+    "crisis_ak.jsonl": (0.98, 0.97, 0.08),  # older relatives, support staff: long and out of order
+    "crisis_al.jsonl": (0.98, 0.95, 0.08),  # understated and practical; look-alike near misses
+    "crisis_am.jsonl": (0.98, 0.97, 0.05),  # late-night fragments; carers who are not parents
+    "crisis_an.jsonl": (0.98, 0.96, 0.07),  # minimised, described by actions; dialects, ESL
+    "crisis_ao.jsonl": (0.97, 0.96, 0.06),  # typed beside the child: voice-to-text, code-switching
+    "crisis_ap.jsonl": (0.97, 0.96, 0.04),  # unusual roles (night staff, coaches); ages 11-17
+    "crisis_aq.jsonl": (0.98, 0.96, 0.13),  # long: pasted notes, emails, a P.S. after the sign-off
+    "crisis_ar.jsonl": (0.98, 0.92, 0.07),  # very short: fragments, caps, slang, jokes that alarm
+    "crisis_as.jsonl": (0.98, 0.96, 0.12),  # a policy or past case first, a live case later
+    "crisis_at.jsonl": (0.97, 0.94, 0.09),  # dialects, voice-to-text, hints and understatement
 }
 
 
