@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from bot.content.records import CrisisRules
 from bot.matching.needles import AnyOf, NeedleIndex
@@ -48,25 +49,29 @@ class CrisisDetector:
     def is_crisis(self, text: str) -> bool:
         return self.read(text).reasons != ()
 
-    def read(self, text: str, mended: str | None = None) -> Signals:
-        """Every crisis signal of a message, its text folded and scanned for needles once;
-        `mended`: the text with its typos mended, read for danger too."""
-        folded = _fold(text)
-        present = self._present(folded)
-        versions = [(text, folded, present)]
+    def scan(self, text: str) -> Scan:
+        """The message read once for every list of patterns (see `Scan`)."""
+        return Scan(text, self._index)
+
+    def read(self, text: str | Scan, mended: str | None = None) -> Signals:
+        """Every crisis signal of a message; `mended`: the text with its typos mended,
+        read for danger too."""
+        scan = self._scanned(text)
+        folded, present = scan.folded, scan.present
+        versions = [scan]
         mended = mended and _joined(mended)
         if mended and mended != folded:
-            versions.append((mended, mended, self._present(mended)))
-        if any(self._framed(f, p) for _, f, p in versions):
+            versions.append(self.scan(mended))  # folded already: one clause
+        if any(self._framed(v.folded, v.present) for v in versions):
             return Signals((), True, False, True)
-        reasons = [self._reason(*version) for version in versions]
+        reasons = [self._reason(version) for version in versions]
         general = not self._not_general(folded, present)
         signs = self.signs.search(folded, present) and self._in_a_plain_clause(
-            self.signs, text, present
+            self.signs, *scan.clauses
         )
         return Signals(tuple(r for r in reasons if r), False, signs, general)
 
-    def _reason(self, text: str, folded: str, present: set[str]) -> str | None:
+    def _reason(self, scan: Scan) -> str | None:
         """What makes the message a crisis: "danger", "coded", "urgent" (a topic word and
         an urgent cue) or "topic" (a topic word alone); None: nothing.
 
@@ -77,34 +82,36 @@ class CrisisDetector:
         A topic word alone is the weakest of them: the risk scorer may
         overrule it (triage.py).
         """
+        text, folded, present = scan.text, scan.folded, scan.present
         if self.coded.search(text.lower()) and self._not_general(folded, present):
             return "coded"
         if self.danger.search(folded, present) and self._in_a_plain_clause(
-            self.danger, text, present, folded
+            self.danger, (text, folded, present), *scan.clauses
         ):
             return "danger"
         if self.topic.search(folded, present) and self._not_general(folded, present):
             return "urgent" if self.urgent.search(folded, present) else "topic"
         return None
 
-    def danger_heads(self, text: str) -> list[tuple[str, str, str]]:
+    def danger_heads(self, text: str | Scan) -> list[tuple[str, str, str]]:
         """Each clause stating danger, a topic word or a worrying sign, folded: cut after
         the first such statement, whole, and that statement's category (`topic`, `signs`
         or one of the taxonomy's). The danger's subject comes before it ("just want to
         sleep forever he still has them")."""
         heads = []
-        for raw, folded in _clauses(text):
-            if found := self._heads.first(folded):
+        for raw, folded, present in self._scanned(text).clauses:
+            if found := self._heads.first(folded, present):
                 index, match = found
                 heads.append((folded[: match.end()], folded, self._head_names[index]))
             elif self.coded.search(raw.lower()):
                 heads.append((folded, folded, "coded_language"))
         return heads
 
-    def without_danger(self, text: str) -> str:
+    def without_danger(self, text: str | Scan) -> str:
         """The message without its clauses that state danger: what to answer after the
         crisis reply ("...he says he'll kill himself tonight. Who do I report to?")."""
-        kept = [raw for raw, folded in _clauses(text) if not self.danger.search(folded)]
+        clauses = self._scanned(text).clauses
+        kept = [raw for raw, folded, present in clauses if not self.danger.search(folded, present)]
         return ". ".join(raw.strip() for raw in kept)
 
     def categories_fired(self, text: str) -> list[str]:
@@ -112,20 +119,16 @@ class CrisisDetector:
         folded = _fold(text)
         return [name for name, any_of in self._categories if any_of.search(folded)]
 
-    def _in_a_plain_clause(
-        self, patterns: AnyOf, text: str, present: set[str], folded: str | None = None
-    ) -> bool:
-        """Whether the patterns match the whole message or one of its clauses where no
-        general cue (without an urgent one) sits."""
-        parts = [f for _, f in _clauses(text)]
-        for part in [folded, *parts] if folded is not None else parts:
-            found = {n for n in present if n in part}
-            if patterns.search(part, found) and self._not_general(part, found):
-                return True
-        return False
+    def _scanned(self, text: str | Scan) -> Scan:
+        return self.scan(text) if isinstance(text, str) else text
 
-    def _present(self, folded: str) -> set[str]:
-        return self._index.find(folded)
+    def _in_a_plain_clause(self, patterns: AnyOf, *parts: tuple[str, str, set[str]]) -> bool:
+        """Whether the patterns match one of the parts (the whole message or its clauses)
+        where no general cue (without an urgent one) sits."""
+        return any(
+            patterns.search(folded, found) and self._not_general(folded, found)
+            for _, folded, found in parts
+        )
 
     def _framed(self, folded: str, present: set[str]) -> bool:
         """A frame is broken only by a `right_now` cue: "a workshop tonight" stays a workshop."""
@@ -133,6 +136,24 @@ class CrisisDetector:
 
     def _not_general(self, folded: str, present: set[str]) -> bool:
         return not self.general.search(folded, present) or self.urgent.search(folded, present)
+
+
+class Scan:
+    """A message folded, its needles found and its clauses cut once, for every list of
+    patterns: finding the needles cost more than most patterns, and a long message was
+    searched for them again in each clause, three times over."""
+
+    def __init__(self, text: str, index: NeedleIndex) -> None:
+        self.text = text
+        self.folded = _fold(text)
+        self.present = index.find(self.folded)
+
+    @cached_property
+    def clauses(self) -> list[tuple[str, str, set[str]]]:
+        """Each non-empty clause raw and folded, with those of the message's needles it
+        holds (a clause's folded text is part of the message's)."""
+        found = self.present
+        return [(raw, f, {n for n in found if n in f}) for raw, f in _clauses(self.text)]
 
 
 @dataclass(frozen=True)

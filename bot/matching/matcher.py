@@ -39,11 +39,14 @@ class Match:
 
 @dataclass(frozen=True)
 class Reading:
-    """A message's words: folded with the lexicon applied, typos mended, and stemmed."""
+    """A message's words: folded with the lexicon applied, typos mended, and stemmed; and
+    the classifier's margins for them, which every match of the message shares (a crisis
+    is matched again without the crisis card)."""
 
     plain: list[str]
     words: list[str]
     terms: list[str]
+    margins: list[float]
 
     @property
     def mended(self) -> bool:
@@ -101,13 +104,17 @@ class Matcher:
 
     def terms(self, text: str) -> list[str]:
         """The words a model sees: folded, lexicon applied, typos mended, stemmed."""
-        return self.read(text).terms
+        return self._terms(self._words(self.lexicon.apply(fold(text))))
 
     def read(self, text: str) -> Reading:
         """One message's words, read once for every layer that needs them."""
         plain = self.lexicon.apply(fold(text))
-        words = [x for w in plain for x in self._correct(w).split()]
-        return Reading(plain, words, self._terms(words))
+        words = self._words(plain)
+        terms = self._terms(words)
+        return Reading(plain, words, terms, self.model.scores(terms) if terms else [])
+
+    def _words(self, plain: list[str]) -> list[str]:
+        return [x for w in plain for x in self._correct(w).split()]
 
     def respell(self, text: str) -> str:
         """The folded message with its misspelt words mended and every other word as
@@ -138,7 +145,7 @@ class Matcher:
         if not terms:
             return {}
         pairs = [
-            (c, m) for c, m in zip(self.model.classes, self.model.scores(terms), strict=True)
+            (c, m) for c, m in zip(self.model.classes, reading.margins, strict=True)
             if c not in exclude
         ]  # fmt: skip
         margins = [m for _, m in pairs]

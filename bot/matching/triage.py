@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.content.records import Content
-from bot.matching.crisis import CrisisDetector
+from bot.matching.crisis import CrisisDetector, Scan
 from bot.matching.facts import (
     ADULT_ROLES,
     FactReader,
@@ -108,7 +108,8 @@ class Triage:
         reading = self.matcher.read(text)
         match = self.matcher.match(text, ruled_out, reading)
         score = self.scorer.score(text, reading.terms)  # None: too short to judge
-        signals = self.crisis.read(text, self.matcher.respell(text) if reading.mended else None)
+        scan = self.crisis.scan(text)  # read once by every crisis layer below
+        signals = self.crisis.read(scan, self.matcher.respell(text) if reading.mended else None)
         words = len(text.split())  # the length rules of the layers below
         if signals.framed and not self._frame_overruled(words, score):
             score = -math.inf  # a quiz, a role-play, a past case now well: no layer alarms
@@ -160,12 +161,12 @@ class Triage:
         )
         # What to answer besides the crisis: the message without its danger clauses, else
         # the whole message's best answer other than the crisis card.
-        other = self._rest(text, ruled_out) if layers else None
+        other = self._rest(scan, ruled_out) if layers else None
         if other is None and said_crisis:
             other = self.matcher.match(text, ("crisis", *ruled_out), reading)
         english = not plainly_not_english(text, self.matcher.vocabulary)
         if layers:
-            own = self._own(text, facts)
+            own = self._own(scan, facts)
             return Assessment(match, "crisis", facts, layers, other, english, said, own)
         # Worrying signs, unless the message sounds general and the scorer finds it ordinary
         # ("what would make a kid at lunchtime worth flagging, like not eating?").
@@ -176,7 +177,7 @@ class Triage:
         if scored or signs or near:  # the answer, crisis lines on top
             layer = "scorer" if scored else "nearest"
             layer = "signs" if signs and judged < self.possible_at else layer
-            own = self._own(text, facts)
+            own = self._own(scan, facts)
             return Assessment(other or match, "possible", facts, (layer,), None, english, said, own)
         # No layer sees a risk (a past case now well): the best answer other than the crisis card.
         return Assessment(other or match, None, facts, (), None, english, said)
@@ -197,12 +198,13 @@ class Triage:
         states_facts = said.role != "unknown" or said.age_band != "unknown"
         return words >= LONG_ENOUGH or (words >= SHORT_ENOUGH and not states_facts)
 
-    def _own(self, text: str, facts: Facts) -> bool:
+    def _own(self, scan: Scan, facts: Facts) -> bool:
         """Whether an unknown writer states their own danger (answered as a child)."""
+        text = scan.text
         if facts.role != "unknown" or names_someone_else(text):
             return False
         # Typos can hide the statement ("he sed hes outside my scool"): then read it mended.
-        heads = self.crisis.danger_heads(text) or self.crisis.danger_heads(
+        heads = self.crisis.danger_heads(scan) or self.crisis.danger_heads(
             self.matcher.respell(text)
         )
         if not heads:  # the scorer's alarm: the message is the clause
@@ -212,11 +214,11 @@ class Triage:
             for head, clause, name in heads
         )
 
-    def _rest(self, text: str, ruled_out: tuple[str, ...]) -> Match | None:
+    def _rest(self, scan: Scan, ruled_out: tuple[str, ...]) -> Match | None:
         """The best answer to what the message asks besides its statements of danger, if
         it asks anything the matcher can place."""
-        rest = self.crisis.without_danger(text)
-        if not rest or rest == text:
+        rest = self.crisis.without_danger(scan)
+        if not rest or rest == scan.text:
             return None
         m = self.matcher.match(rest, ("crisis", *ruled_out))
         return m if m.band == "answer" else None
