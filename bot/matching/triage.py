@@ -120,8 +120,7 @@ class Triage:
         judged = -math.inf if score is None else score  # what the scorer alone alarms on
         case = self._case_answer(said, facts)
         if case and match.band != "answer" and match.intent != case:
-            # A case described in words the matcher could not place with confidence:
-            # the case answer for whoever is writing.
+            # A case told in words the matcher could not place: the case answer for the writer.
             match = Match(case, match.score, match.alternatives, "answer")
         said_crisis = match.intent == "crisis"
         # A topic word alone counts only if the scorer does not plainly disagree; a statement
