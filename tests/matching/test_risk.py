@@ -5,8 +5,9 @@ and AA to AJ were each measured as held-out sets and then trained and tuned on
 (Q, R, U, V, AC, AD, AG and AH after being held out for several rounds). The
 catalogues in HELD_OUT are never trained on; AM and AN, then AO and AP, each
 gave one round of general changes after they were first measured; AQ and AR,
-then AS and AT, were measured once, with the final code of their session. Their
-floors guard against regressions at the level measured when the layers were
+then AS and AT, were measured once, with the final code of their session; AU gave
+one round of general changes after it was first measured, and AV was measured once
+after them. Their floors guard against regressions at the level measured when the layers were
 built; the aim (every child at risk caught, at most 3% false alarms) is higher.
 """
 
@@ -84,16 +85,18 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, false alarms)
-    "crisis_ak.jsonl": (0.98, 0.97, 0.08),  # older relatives, support staff: long and out of order
-    "crisis_al.jsonl": (0.98, 0.95, 0.08),  # understated and practical; look-alike near misses
-    "crisis_am.jsonl": (0.98, 0.97, 0.05),  # late-night fragments; carers who are not parents
-    "crisis_an.jsonl": (0.98, 0.96, 0.07),  # minimised, described by actions; dialects, ESL
-    "crisis_ao.jsonl": (0.97, 0.96, 0.06),  # typed beside the child: voice-to-text, code-switching
-    "crisis_ap.jsonl": (0.97, 0.96, 0.04),  # unusual roles (night staff, coaches); ages 11-17
-    "crisis_aq.jsonl": (0.98, 0.96, 0.13),  # long: pasted notes, emails, a P.S. after the sign-off
-    "crisis_ar.jsonl": (0.98, 0.92, 0.07),  # very short: fragments, caps, slang, jokes that alarm
-    "crisis_as.jsonl": (0.98, 0.96, 0.12),  # a policy or past case first, a live case later
-    "crisis_at.jsonl": (0.97, 0.94, 0.09),  # dialects, voice-to-text, hints and understatement
+    "crisis_ak.jsonl": (0.99, 0.98, 0.07),  # older relatives, support staff: long and out of order
+    "crisis_al.jsonl": (0.98, 0.95, 0.06),  # understated and practical; look-alike near misses
+    "crisis_am.jsonl": (0.98, 0.98, 0.05),  # late-night fragments; carers who are not parents
+    "crisis_an.jsonl": (0.98, 0.97, 0.06),  # minimised, described by actions; dialects, ESL
+    "crisis_ao.jsonl": (0.97, 0.97, 0.06),  # typed beside the child: voice-to-text, code-switching
+    "crisis_ap.jsonl": (0.97, 0.97, 0.03),  # unusual roles (night staff, coaches); ages 11-17
+    "crisis_aq.jsonl": (0.98, 0.98, 0.12),  # long: pasted notes, emails, a P.S. after the sign-off
+    "crisis_ar.jsonl": (0.98, 0.98, 0.07),  # very short: fragments, caps, slang, jokes that alarm
+    "crisis_as.jsonl": (0.98, 0.97, 0.10),  # a policy or past case first, a live case later
+    "crisis_at.jsonl": (0.98, 0.97, 0.08),  # dialects, voice-to-text, hints and understatement
+    "crisis_au.jsonl": (0.98, 0.98, 0.06),  # replies to the bot; a question first; second-hand
+    "crisis_av.jsonl": (0.98, 0.93, 0.08),  # ages 11-13, understated 16-17s, ESL, dialect, acts
 }
 
 
