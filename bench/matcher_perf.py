@@ -27,6 +27,20 @@ def dev_texts() -> list[str]:
     return [it.text for it in read_jsonl(DEV)]
 
 
+def catalogue_texts(n: int, seed: int = 20240601) -> list[str]:
+    """Up to `n` distinct lines of the blind crisis catalogues (tests/data/crisis_*.jsonl),
+    shuffled: new wording by other writers, half of it crisis, longer than the dev set."""
+    texts = {
+        json.loads(line)["text"]: None
+        for path in sorted(DEV.parent.glob("crisis_*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    out = list(texts)
+    random.Random(seed).shuffle(out)
+    return out[:n]
+
+
 def perturbed(texts: list[str], n: int, seed: int = 20240601) -> list[str]:
     """`n` distinct messages (none equal to a dev line): each a dev line with 1-3 random edits
     (append or prepend a random word, change case, drop a character, swap two neighbours)."""
@@ -176,17 +190,20 @@ def run(opts, cache: str) -> dict:
     from bot import content
     from bot.dialogue.engine import Engine
 
-    deadline = Deadline(opts.budget_matcher)
     n = opts.messages
     res: dict = {"n_target": n}
-    res["startup"] = startup(cache, opts.warm_runs, opts.cold_runs, deadline)
+    res["startup"] = startup(cache, opts.warm_runs, opts.cold_runs, Deadline(opts.budget_matcher))
     res["rss"] = _child(_RSS, str(n), cache=cache)
     engine = Engine(content.load())
     dev = dev_texts()
     repeated = (dev * (n // len(dev) + 1))[:n]
     distinct = perturbed(dev, n)
+    # A budget of its own: the start-up runs (training included) once used it all up, and
+    # the latencies were cut at 256 messages, a p99 of three of them.
+    deadline = Deadline(opts.budget_matcher)
     # Distinct first, so the word-level caches inside the matcher start cold for it.
     res["distinct"] = latency(engine, distinct, deadline)
+    res["catalogue"] = latency(engine, catalogue_texts(n), deadline)
     res["repeated"] = latency(engine, repeated, deadline)
     res["dev_lines"] = len(dev)
     return res
@@ -195,9 +212,12 @@ def run(opts, cache: str) -> dict:
 def targets(res: dict) -> list[tuple[str, str, bool]]:
     s = res["startup"]
     worst_p99 = max(res["distinct"]["p99_us"], res["repeated"]["p99_us"])
+    long_p99 = res["catalogue"]["p99_us"]
     return [
-        ("Matcher p99 latency < 1 ms (worse of the two runs)", us(worst_p99),
+        ("Matcher p99 latency < 1 ms (worse of runs a and b: dev lines)", us(worst_p99),
          worst_p99 < P99_TARGET_US),
+        ("Matcher p99 latency < 1 ms on crisis catalogue lines (run c: longer, half crisis)",
+         us(long_p99), long_p99 < P99_TARGET_US),
         ("Start-up < 1 s, warm model cache (exec to ready)", f"{s['warm']['to_ready']:.2f} s",
          s["warm"]["to_ready"] < STARTUP_TARGET_S),
         ("Start-up < 1 s, empty model cache (training included)",
@@ -234,6 +254,7 @@ def report(res: dict) -> list[str]:
     for name, x in (
         (f"(a) dev set ({res['dev_lines']} lines) repeated", r),
         ("(b) distinct: dev lines perturbed (seeded)", d),
+        ("(c) distinct: blind crisis catalogue lines (after b)", res["catalogue"]),
     ):
         partial = "" if x["complete"] else " (stopped by time budget)"
         lines.append(
@@ -248,6 +269,12 @@ def report(res: dict) -> list[str]:
         "Perturbations (seed 20240601): 1-3 of: append or prepend a random word from the dev "
         f"set, change case, drop a character, swap two neighbouring characters. "
         f"{d['distinct']:,} distinct messages, none identical to a dev line.",
+        "",
+        "Run (c): distinct lines of the blind crisis catalogues in tests/data "
+        "(`crisis_*.jsonl`), shuffled (seed 20240601): written by people who never saw the "
+        "patterns or examples, about half of them stating danger (every crisis layer runs) and "
+        "longer than the dev lines, so slower than the traffic the bot expects; its words are "
+        "new to the word-level caches too.",
         "",
         "### Start-up (a fresh `python -c` process: imports, `content.load()` - which validates "
         "everything - and `Engine(content)`, which builds the matcher)",
