@@ -180,13 +180,28 @@ def _clauses(text: str) -> list[tuple[str, str]]:
 
 # "kill her self": a reflexive typed as two words is read as the one the patterns hold.
 _SPLIT_REFLEXIVE = re.compile(r"\b(my|him|her|them|your|our)\s(self|selves)\b")
+# Scots and northern English reflexives ("toppin mesel", "killin himsel") likewise.
+_DIALECT_REFLEXIVES = {
+    "mesel": "myself", "masel": "myself", "mysel": "myself", "himsel": "himself",
+    "hissel": "himself", "hisself": "himself", "hersel": "herself", "theirsel": "themselves",
+    "theirselves": "themselves", "thersel": "themselves",
+}  # fmt: skip
+_DIALECT_REFLEXIVE = re.compile(rf"\b({'|'.join(_DIALECT_REFLEXIVES)})\b")
+# A dropped g on the verbs of danger ("killin", "toppin", "endin"): the patterns hold "-ing".
+_DROPPED_G = re.compile(
+    r"\b(kill|topp|cutt|hang|end|harm|hurt|think|jump|tak|overdos|unaliv|threaten|slitt)in\b"
+)
 
 
 def _joined(folded: str) -> str:
-    return _SPLIT_REFLEXIVE.sub(r"\1\2", folded) if " sel" in folded else folded
+    if " sel" in folded:
+        folded = _SPLIT_REFLEXIVE.sub(r"\1\2", folded)
+    if "sel" in folded:
+        folded = _DIALECT_REFLEXIVE.sub(lambda m: _DIALECT_REFLEXIVES[m.group(1)], folded)
+    return _DROPPED_G.sub(r"\1ing", folded) if "in" in folded else folded
 
 
 def _fold(text: str) -> str:
     """Folded for the patterns: nothing cut off (a red flag at the end of a long message
-    counts), split reflexives joined."""
+    counts), reflexives joined and in their standard spelling, a dropped g put back."""
     return _joined(fold(text, limit=None))

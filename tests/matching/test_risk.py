@@ -7,7 +7,8 @@ catalogues in HELD_OUT are never trained on; AM and AN, then AO and AP, each
 gave one round of general changes after they were first measured; AQ and AR,
 then AS and AT, were measured once, with the final code of their session; AU gave
 one round of general changes after it was first measured, and AV was measured once
-after them. Their floors guard against regressions at the level measured when the layers were
+after them, then gave one round of its own; AW and AX were measured once after both.
+Their floors guard against regressions at the level measured when the layers were
 built; the aim (every child at risk caught, at most 3% false alarms) is higher.
 """
 
@@ -95,8 +96,10 @@ HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, fals
     "crisis_ar.jsonl": (0.98, 0.98, 0.07),  # very short: fragments, caps, slang, jokes that alarm
     "crisis_as.jsonl": (0.98, 0.97, 0.10),  # a policy or past case first, a live case later
     "crisis_at.jsonl": (0.98, 0.97, 0.08),  # dialects, voice-to-text, hints and understatement
-    "crisis_au.jsonl": (0.98, 0.98, 0.06),  # replies to the bot; a question first; second-hand
-    "crisis_av.jsonl": (0.98, 0.93, 0.08),  # ages 11-13, understated 16-17s, ESL, dialect, acts
+    "crisis_au.jsonl": (0.99, 0.98, 0.06),  # replies to the bot; a question first; second-hand
+    "crisis_av.jsonl": (1.00, 0.98, 0.04),  # ages 11-13, understated 16-17s, ESL, dialect, acts
+    "crisis_aw.jsonl": (0.98, 0.95, 0.08),  # staff shorthand; answers to the bot's questions
+    "crisis_ax.jsonl": (0.99, 0.96, 0.08),  # 13-17s on gaming apps, dark humour; carers tonight
 }
 
 
