@@ -108,6 +108,19 @@ def test_general_words_elsewhere_do_not_cancel_a_crisis(detector, text: str) -> 
     assert detector.is_crisis(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she hasn't been ok since the blackmail, barely talking",
+        "not been fine since the pics went round. never leaves his room",
+    ],
+)
+def test_recovery_denied_is_not_a_past_case(detector, engine, text: str) -> None:
+    """ "Not been ok since" is the opposite of "been ok since": no frame, and a worrying sign."""
+    assert not detector.read(text).framed
+    assert engine.classify(text).risk is not None
+
+
 # ---------------------------------------------------------------- every state
 
 
