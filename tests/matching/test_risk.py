@@ -7,9 +7,11 @@ catalogues in HELD_OUT are never trained on; AM and AN, then AO and AP, each
 gave one round of general changes after they were first measured; AQ and AR,
 then AS and AT, were measured once, with the final code of their session; AU gave
 one round of general changes after it was first measured, and AV was measured once
-after them, then gave one round of its own; AW and AX were measured once after both.
-Their floors guard against regressions at the level measured when the layers were
-built; the aim (every child at risk caught, at most 3% false alarms) is higher.
+after them, then gave one round of its own; AW and AX were measured once after both, then
+gave a round of their own, and AK, AL, AQ, AR, AS and AT (never tuned on before) gave one
+together; AZ was measured once after those. Their floors guard against regressions at the
+level measured when the layers were built; the aim (every child at risk caught, at most 3%
+false alarms) is higher.
 """
 
 from __future__ import annotations
@@ -86,20 +88,21 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, false alarms)
-    "crisis_ak.jsonl": (0.99, 0.98, 0.07),  # older relatives, support staff: long and out of order
-    "crisis_al.jsonl": (0.98, 0.95, 0.06),  # understated and practical; look-alike near misses
-    "crisis_am.jsonl": (0.98, 0.98, 0.05),  # late-night fragments; carers who are not parents
-    "crisis_an.jsonl": (0.98, 0.97, 0.06),  # minimised, described by actions; dialects, ESL
-    "crisis_ao.jsonl": (0.97, 0.97, 0.06),  # typed beside the child: voice-to-text, code-switching
-    "crisis_ap.jsonl": (0.97, 0.97, 0.03),  # unusual roles (night staff, coaches); ages 11-17
-    "crisis_aq.jsonl": (0.98, 0.98, 0.12),  # long: pasted notes, emails, a P.S. after the sign-off
-    "crisis_ar.jsonl": (0.98, 0.98, 0.07),  # very short: fragments, caps, slang, jokes that alarm
-    "crisis_as.jsonl": (0.98, 0.97, 0.10),  # a policy or past case first, a live case later
-    "crisis_at.jsonl": (0.98, 0.97, 0.08),  # dialects, voice-to-text, hints and understatement
+    "crisis_ak.jsonl": (0.99, 0.98, 0.05),  # older relatives, support staff: long and out of order
+    "crisis_al.jsonl": (0.99, 0.96, 0.04),  # understated and practical; look-alike near misses
+    "crisis_am.jsonl": (0.98, 0.98, 0.04),  # late-night fragments; carers who are not parents
+    "crisis_an.jsonl": (0.99, 0.97, 0.06),  # minimised, described by actions; dialects, ESL
+    "crisis_ao.jsonl": (0.98, 0.97, 0.06),  # typed beside the child: voice-to-text, code-switching
+    "crisis_ap.jsonl": (0.98, 0.97, 0.03),  # unusual roles (night staff, coaches); ages 11-17
+    "crisis_aq.jsonl": (0.99, 0.98, 0.08),  # long: pasted notes, emails, a P.S. after the sign-off
+    "crisis_ar.jsonl": (0.98, 0.98, 0.05),  # very short: fragments, caps, slang, jokes that alarm
+    "crisis_as.jsonl": (1.00, 0.98, 0.06),  # a policy or past case first, a live case later
+    "crisis_at.jsonl": (0.99, 0.98, 0.07),  # dialects, voice-to-text, hints and understatement
     "crisis_au.jsonl": (0.99, 0.98, 0.06),  # replies to the bot; a question first; second-hand
     "crisis_av.jsonl": (1.00, 0.98, 0.04),  # ages 11-13, understated 16-17s, ESL, dialect, acts
-    "crisis_aw.jsonl": (0.98, 0.95, 0.08),  # staff shorthand; answers to the bot's questions
-    "crisis_ax.jsonl": (0.99, 0.96, 0.08),  # 13-17s on gaming apps, dark humour; carers tonight
+    "crisis_aw.jsonl": (1.00, 1.00, 0.04),  # staff shorthand; answers to the bot's questions
+    "crisis_ax.jsonl": (1.00, 1.00, 0.04),  # 13-17s on gaming apps, dark humour; carers tonight
+    "crisis_az.jsonl": (0.98, 0.97, 0.06),  # typed fast, autocorrect, anger and despair; NI, Scots
 }
 
 
