@@ -9,7 +9,7 @@ then AS and AT, were measured once, with the final code of their session; AU gav
 one round of general changes after it was first measured, and AV was measured once
 after them, then gave one round of its own; AW and AX were measured once after both, then
 gave a round of their own, and AK, AL, AQ, AR, AS and AT (never tuned on before) gave one
-together; AZ was measured once after those. Their floors guard against regressions at the
+together; AY and AZ were measured once after those. Their floors guard against regressions at the
 level measured when the layers were built; the aim (every child at risk caught, at most 3%
 false alarms) is higher.
 """
@@ -102,6 +102,7 @@ HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, fals
     "crisis_av.jsonl": (1.00, 0.98, 0.04),  # ages 11-13, understated 16-17s, ESL, dialect, acts
     "crisis_aw.jsonl": (1.00, 1.00, 0.04),  # staff shorthand; answers to the bot's questions
     "crisis_ax.jsonl": (1.00, 1.00, 0.04),  # 13-17s on gaming apps, dark humour; carers tonight
+    "crisis_ay.jsonl": (0.98, 0.96, 0.08),  # second-hand, quoting the child word for word
     "crisis_az.jsonl": (0.98, 0.97, 0.06),  # typed fast, autocorrect, anger and despair; NI, Scots
 }
 
