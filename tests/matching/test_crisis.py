@@ -116,7 +116,7 @@ def test_general_words_elsewhere_do_not_cancel_a_crisis(detector, text: str) -> 
     ],
 )
 def test_recovery_denied_is_not_a_past_case(detector, engine, text: str) -> None:
-    """ "Not been ok since" is the opposite of "been ok since": no frame, and a worrying sign."""
+    """A recovery denied ("not been ok since") is no past case: no frame, and a worrying sign."""
     assert not detector.read(text).framed
     assert engine.classify(text).risk is not None
 
