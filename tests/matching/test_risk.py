@@ -2,16 +2,15 @@
 
 Catalogues A and B (`crisis_train*.jsonl`), C (`crisis_holdout.jsonl`), D to V
 and AA to AJ were each measured as held-out sets and then trained and tuned on
-(Q, R, U, V, AC, AD, AG and AH after being held out for several rounds). The
-catalogues in HELD_OUT are never trained on; AM and AN, then AO and AP, each
-gave one round of general changes after they were first measured; AQ and AR,
-then AS and AT, were measured once, with the final code of their session; AU gave
-one round of general changes after it was first measured, and AV was measured once
-after them, then gave one round of its own; AW and AX were measured once after both, then
-gave a round of their own, and AK, AL, AQ, AR, AS and AT (never tuned on before) gave one
-together; AY and AZ were measured once after those. Their floors guard against regressions at the
-level measured when the layers were built; the aim (every child at risk caught, at most 3%
-false alarms) is higher.
+(Q, R, U, V, AC, AD, AG and AH after being held out for several rounds). AK to AX
+were held out for up to four rounds of pattern changes each, then joined the scorer's
+training lines together: the patterns' rounds had stopped carrying to new writers, and
+training the scorer on AK to AV raised its recall at 3% false alarms on AW to AZ (never
+trained on) from 0.91-0.98 to 0.95-0.99. The catalogues in HELD_OUT are never trained or
+tuned on: AY and AZ were measured once before that change and once after it; BA and BB
+were written for it and measured once before and once after. Their floors guard against
+regressions at the level measured; the aim (every child at risk caught, at most 3% false
+alarms) is higher.
 """
 
 from __future__ import annotations
@@ -77,6 +76,20 @@ TRAINED = [
     "crisis_ah.jsonl",
     "crisis_ai.jsonl",
     "crisis_aj.jsonl",
+    "crisis_ak.jsonl",
+    "crisis_al.jsonl",
+    "crisis_am.jsonl",
+    "crisis_an.jsonl",
+    "crisis_ao.jsonl",
+    "crisis_ap.jsonl",
+    "crisis_aq.jsonl",
+    "crisis_ar.jsonl",
+    "crisis_as.jsonl",
+    "crisis_at.jsonl",
+    "crisis_au.jsonl",
+    "crisis_av.jsonl",
+    "crisis_aw.jsonl",
+    "crisis_ax.jsonl",
 ]
 
 
@@ -88,22 +101,10 @@ def test_training_catalogues_are_caught(engine, name: str) -> None:
 
 
 HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, false alarms)
-    "crisis_ak.jsonl": (0.99, 0.98, 0.05),  # older relatives, support staff: long and out of order
-    "crisis_al.jsonl": (0.99, 0.96, 0.04),  # understated and practical; look-alike near misses
-    "crisis_am.jsonl": (0.98, 0.98, 0.04),  # late-night fragments; carers who are not parents
-    "crisis_an.jsonl": (0.99, 0.97, 0.06),  # minimised, described by actions; dialects, ESL
-    "crisis_ao.jsonl": (0.98, 0.97, 0.06),  # typed beside the child: voice-to-text, code-switching
-    "crisis_ap.jsonl": (0.98, 0.97, 0.03),  # unusual roles (night staff, coaches); ages 11-17
-    "crisis_aq.jsonl": (0.99, 0.98, 0.08),  # long: pasted notes, emails, a P.S. after the sign-off
-    "crisis_ar.jsonl": (0.98, 0.98, 0.05),  # very short: fragments, caps, slang, jokes that alarm
-    "crisis_as.jsonl": (1.00, 0.98, 0.06),  # a policy or past case first, a live case later
-    "crisis_at.jsonl": (0.99, 0.98, 0.07),  # dialects, voice-to-text, hints and understatement
-    "crisis_au.jsonl": (0.99, 0.98, 0.06),  # replies to the bot; a question first; second-hand
-    "crisis_av.jsonl": (1.00, 0.98, 0.04),  # ages 11-13, understated 16-17s, ESL, dialect, acts
-    "crisis_aw.jsonl": (1.00, 1.00, 0.04),  # staff shorthand; answers to the bot's questions
-    "crisis_ax.jsonl": (1.00, 1.00, 0.04),  # 13-17s on gaming apps, dark humour; carers tonight
-    "crisis_ay.jsonl": (0.98, 0.96, 0.08),  # second-hand, quoting the child word for word
-    "crisis_az.jsonl": (0.98, 0.97, 0.06),  # typed fast, autocorrect, anger and despair; NI, Scots
+    "crisis_ay.jsonl": (0.99, 0.97, 0.08),  # second-hand, quoting the child word for word
+    "crisis_az.jsonl": (0.99, 0.97, 0.06),  # typed fast, autocorrect, anger and despair; NI, Scots
+    "crisis_ba.jsonl": (0.99, 0.98, 0.06),  # care staff and nurses: handovers, several children
+    "crisis_bb.jsonl": (1.00, 0.97, 0.11),  # 11-14s in fragments and gaming slang; kids joking
 }
 
 
@@ -178,11 +179,14 @@ def test_whoever_writes_of_their_own_danger_gets_the_child_card(
 
 
 def test_possible_risk_line_is_worded_for_whoever_it_is_about(engine) -> None:
-    own = engine.handle(State(), Text("i cant sleep since he sent them and i feel numb, can i "
-                                      "still report it?")).replies[0]  # fmt: skip
+    # "i cant sleep since he sent them..." now scores as a crisis: first-person sleeplessness
+    # after the images is one in many of the writers' crisis lines the scorer learnt from
+    own = engine.handle(State(), Text("i feel numb since he sent them, can i still report "
+                                      "it?")).replies[0]  # fmt: skip
     # under 15 words and naming the writer's role: the scorer alone gives the possible tier
     parent = engine.handle(State(), Text("my son has stopped eating since the pics went "
                                          "round, can we report it?")).replies[0]  # fmt: skip
+    assert own.kind != "crisis" and parent.kind != "crisis"
     assert own.lead and own.lead.startswith("If you might") and "999" in own.lead
     assert parent.lead and parent.lead.startswith("If a child") and "999" in parent.lead
 
