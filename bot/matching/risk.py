@@ -91,14 +91,16 @@ class RiskScorer:
 def held_out_scores(
     rows: list[tuple[str, str]], terms: Terms, folds: int = 5, seed: int = 3
 ) -> list[tuple[float, str]]:
-    """Each example scored by a model that never saw it (k folds): for choosing thresholds."""
+    """Each example scored by a model that never saw it (k folds): for choosing thresholds.
+    In the order of `rows`, so a caller can pair each score with its text."""
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
-    out: list[tuple[float, str]] = []
+    out: list[tuple[float, str]] = [(-math.inf, label) for _, label in rows]
     for k in range(folds):
         held = set(order[k::folds])
         train = [r for i, r in enumerate(rows) if i not in held]
         model = RiskScorer.train(train, terms, use_cache=False)
-        scores = [(model.score(rows[i][0]), rows[i][1]) for i in sorted(held)]
-        out += [(-math.inf if s is None else s, label) for s, label in scores]
+        for i in held:
+            score = model.score(rows[i][0])
+            out[i] = (-math.inf if score is None else score, rows[i][1])
     return out

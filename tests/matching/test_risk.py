@@ -29,7 +29,7 @@ from bot.matching.evaluate import (
     read_risk_jsonl,
     risk_metrics,
 )
-from bot.matching.risk import NONE, RISK
+from bot.matching.risk import NONE, RISK, held_out_scores
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 STAFF_PROCEDURE = re.compile(r"\bDSL\b|safeguarding lead|your organisation|procedures", re.I)
@@ -266,3 +266,15 @@ def test_tune_risk_reads_the_examples_each_veto_could_overrule(content) -> None:
     found = _overruled(detector, rows, scored)
     assert found["danger_veto"] == ([-1.5], [])
     assert found["topic_veto"] == ([], [-0.5])
+
+
+def test_held_out_scores_keep_the_order_of_the_examples() -> None:
+    """tune-risk pairs each held-out score with its example's text: scores that came back
+    in fold order pinned one example's score on another (the veto report was misread)."""
+    rows = [(f"my son said he wants to die {i} times today", RISK) for i in range(10)]
+    rows += [(f"how do i report a fake account number {i} on instagram", NONE) for i in range(10)]
+    rows = [rows[i // 2 + 10 * (i % 2)] for i in range(20)]  # risk, none, risk, none...
+    scored = held_out_scores(rows, str.split, folds=4)
+    assert [label for _, label in scored] == [label for _, label in rows]
+    risk = [s for s, label in scored if label == RISK]
+    assert min(risk) > max(s for s, label in scored if label == NONE)
