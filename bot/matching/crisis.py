@@ -27,20 +27,20 @@ from bot.matching.normalise import fold
 
 class CrisisDetector:
     def __init__(self, rules: CrisisRules) -> None:
-        self.danger = AnyOf(rules.danger)
-        self.topic = AnyOf(rules.topic)
-        self.general = AnyOf(rules.general)
-        self.urgent = AnyOf(rules.urgent)
-        self.right_now = AnyOf(rules.right_now)
-        self.frame = AnyOf(rules.frame)
-        self.signs = AnyOf(rules.signs)
+        self.danger = _Folded(rules.danger)
+        self.topic = _Folded(rules.topic)
+        self.general = _Folded(rules.general)
+        self.urgent = _Folded(rules.urgent)
+        self.right_now = _Folded(rules.right_now)
+        self.frame = _Folded(rules.frame)
+        self.signs = _Folded(rules.signs)
         # Emoji and symbols vanish when text is folded: coded language is also read raw.
         self.coded = AnyOf(rules.categories.get("coded_language", ()))
-        self._categories = [(name, AnyOf(ps)) for name, ps in rules.categories.items()]
+        self._categories = [(name, _Folded(ps)) for name, ps in rules.categories.items()]
         # Every statement the danger's subject is read before, with its category, in one list.
         headed = [(name, p) for name, ps in rules.categories.items() for p in ps]
         headed += [("topic", p) for p in rules.topic] + [("signs", p) for p in rules.signs]
-        self._heads = AnyOf(tuple(p for _, p in headed))
+        self._heads = _Folded(tuple(p for _, p in headed))
         self._head_names = [name for name, _ in headed]
         lists = (self.danger, self.topic, self.general, self.urgent, self.right_now, self.frame)
         lists += (self.signs,)
@@ -57,18 +57,15 @@ class CrisisDetector:
         """Every crisis signal of a message; `mended`: the text with its typos mended,
         read for danger too."""
         scan = self._scanned(text)
-        folded, present = scan.folded, scan.present
         versions = [scan]
         mended = mended and _joined(mended)
-        if mended and mended != folded:
+        if mended and mended != scan.folded:
             versions.append(self.scan(mended))  # folded already: one clause
-        if any(self._framed(v.folded, v.present) for v in versions):
+        if any(self._framed(v) for v in versions):
             return Signals((), True, False, True)
         reasons = [self._reason(version) for version in versions]
-        general = not self._not_general(folded, present)
-        signs = self.signs.search(folded, present) and self._in_a_plain_clause(
-            self.signs, *scan.clauses
-        )
+        general = not self._not_general(scan)
+        signs = scan.has(self.signs) and self._in_a_plain_clause(self.signs, scan, whole=False)
         return Signals(tuple(r for r in reasons if r), False, signs, general)
 
     def _reason(self, scan: Scan) -> str | None:
@@ -82,15 +79,12 @@ class CrisisDetector:
         A topic word alone is the weakest of them: the risk scorer may
         overrule it (triage.py).
         """
-        text, folded, present = scan.text, scan.folded, scan.present
-        if self.coded.search(text.lower()) and self._not_general(folded, present):
+        if self.coded.search(scan.text.lower()) and self._not_general(scan):
             return "coded"
-        if self.danger.search(folded, present) and self._in_a_plain_clause(
-            self.danger, (text, folded, present), *scan.clauses
-        ):
+        if scan.has(self.danger) and self._in_a_plain_clause(self.danger, scan):
             return "danger"
-        if self.topic.search(folded, present) and self._not_general(folded, present):
-            return "urgent" if self.urgent.search(folded, present) else "topic"
+        if scan.has(self.topic) and self._not_general(scan):
+            return "urgent" if scan.has(self.urgent) else "topic"
         return None
 
     def danger_heads(self, text: str | Scan) -> list[tuple[str, str, str]]:
@@ -110,8 +104,8 @@ class CrisisDetector:
     def without_danger(self, text: str | Scan) -> str:
         """The message without its clauses that state danger: what to answer after the
         crisis reply ("...he says he'll kill himself tonight. Who do I report to?")."""
-        clauses = self._scanned(text).clauses
-        kept = [raw for raw, folded, present in clauses if not self.danger.search(folded, present)]
+        scan = self._scanned(text)
+        kept = [raw for raw, folded, _ in scan.clauses if not scan.has(self.danger, folded)]
         return ". ".join(raw.strip() for raw in kept)
 
     def categories_fired(self, text: str) -> list[str]:
@@ -122,20 +116,25 @@ class CrisisDetector:
     def _scanned(self, text: str | Scan) -> Scan:
         return self.scan(text) if isinstance(text, str) else text
 
-    def _in_a_plain_clause(self, patterns: AnyOf, *parts: tuple[str, str, set[str]]) -> bool:
-        """Whether the patterns match one of the parts (the whole message or its clauses)
-        where no general cue (without an urgent one) sits."""
-        return any(
-            patterns.search(folded, found) and self._not_general(folded, found)
-            for _, folded, found in parts
-        )
+    def _in_a_plain_clause(self, patterns: AnyOf, scan: Scan, whole: bool = True) -> bool:
+        """Whether the patterns match the whole message (unless `whole` is False) or one of
+        its clauses where no general cue (without an urgent one) sits."""
+        parts = [None] if whole else []
+        parts += [folded for _, folded, _ in scan.clauses]
+        return any(scan.has(patterns, part) and self._not_general(scan, part) for part in parts)
 
-    def _framed(self, folded: str, present: set[str]) -> bool:
+    def _framed(self, scan: Scan) -> bool:
         """A frame is broken only by a `right_now` cue: "a workshop tonight" stays a workshop."""
-        return self.frame.search(folded, present) and not self.right_now.search(folded, present)
+        return scan.has(self.frame) and not scan.has(self.right_now)
 
-    def _not_general(self, folded: str, present: set[str]) -> bool:
-        return not self.general.search(folded, present) or self.urgent.search(folded, present)
+    def _not_general(self, scan: Scan, part: str | None = None) -> bool:
+        """Whether the message (or one clause of it) has no general cue, or an urgent one."""
+        return not scan.has(self.general, part) or scan.has(self.urgent, part)
+
+
+def _Folded(patterns: tuple[str, ...]) -> AnyOf:  # noqa: N802 - it stands for a class
+    """Patterns searched only in folded text (every list but the raw coded one)."""
+    return AnyOf(patterns, folded=True)
 
 
 class Scan:
@@ -147,6 +146,21 @@ class Scan:
         self.text = text
         self.folded = _fold(text)
         self.present = index.find(self.folded)
+        self._hits: dict[AnyOf, tuple[int, ...]] = {}
+
+    def has(self, patterns: AnyOf, part: str | None = None) -> bool:
+        """Whether the patterns match the message, or `part` of it (a folded clause).
+
+        Each list's matches in the whole message are found once: a clause is part of the
+        message, so only the alternatives that matched there are tried on it. A long
+        message has a dozen clauses and holds the strings of hundreds of alternatives.
+        """
+        hits = self._hits.get(patterns)
+        if hits is None:
+            hits = self._hits[patterns] = patterns.hits(self.folded, self.present)
+        if part is None or not hits or part == self.folded:
+            return bool(hits)
+        return patterns.search_among(part, hits)
 
     @cached_property
     def clauses(self) -> list[tuple[str, str, set[str]]]:

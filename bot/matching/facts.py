@@ -210,7 +210,7 @@ class FactReader:
 
 
 def _compiled(pairs) -> list[tuple[str, AnyOf]]:
-    return [(name, AnyOf(tuple(patterns))) for name, patterns in pairs]
+    return [(name, AnyOf(tuple(patterns), folded=True)) for name, patterns in pairs]
 
 
 def _first(named: list[tuple[str, AnyOf]], folded: str, present: set[str]) -> str:

@@ -14,6 +14,7 @@ every match contains.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from re import _constants as c  # type: ignore[attr-defined]
@@ -29,12 +30,14 @@ class AnyOf:
     most messages.
     """
 
-    def __init__(self, patterns: tuple[str, ...]) -> None:
+    def __init__(self, patterns: tuple[str, ...], folded: bool = False) -> None:
+        """`folded`: every text searched is folded (lower case, words one space apart), so
+        `\\s+` stands for one space and needles may span words ("do him in")."""
         self.sources = patterns
         self._pieces = [
             (compiled, wanted, owner)
             for owner, pattern in enumerate(patterns)
-            for compiled, wanted in _alternatives(pattern)
+            for compiled, wanted in _alternatives(pattern, folded)
         ]
         self.needles = frozenset().union(*(n for _, n, _ in self._pieces if n))
         self._always = [i for i, (_, n, _) in enumerate(self._pieces) if n is None]
@@ -48,6 +51,16 @@ class AnyOf:
         """Whether any pattern matches; `present`: the needles found in `text` already
         (when several AnyOf search one text, find them once for all)."""
         return any(self._pieces[i][0].search(text) for i in self._candidates(text, present))
+
+    def hits(self, text: str, present: frozenset[str] | set[str] | None = None) -> tuple[int, ...]:
+        """Every alternative that matches (by position): a part of the text can match only
+        these, so its clauses are then tried with `among` instead of all candidates."""
+        return tuple(i for i in self._candidates(text, present) if self._pieces[i][0].search(text))
+
+    def search_among(self, text: str, among: tuple[int, ...]) -> bool:
+        """Whether one of these alternatives (from `hits` on a text holding this one)
+        matches."""
+        return any(self._pieces[i][0].search(text) for i in among)
 
     def first(
         self, text: str, present: frozenset[str] | set[str] | None = None
@@ -114,14 +127,14 @@ def _compile(pattern: str) -> re.Pattern[str] | _AfterBoundary:
 
 @cache  # the crisis reader holds each pattern in two or three lists
 def _alternatives(
-    pattern: str,
+    pattern: str, folded: bool = False
 ) -> tuple[tuple[re.Pattern[str] | _AfterBoundary, frozenset[str] | None], ...]:
     """The pattern's top-level alternatives, compiled, with their needles; the whole
     pattern when it cannot be split (a flag or a group reference spans them)."""
     parts = _top_level_split(pattern)
     if len(parts) == 1 or _SPANS.search(pattern):
         parts = [pattern]
-    return tuple((_compile(part), required_strings(part)) for part in parts)
+    return tuple((_compile(part), required_strings(part, folded)) for part in parts)
 
 
 # Global flags and references to numbered or named groups.
@@ -160,22 +173,33 @@ class NeedleIndex:
     Testing each of a thousand strings with `in` cost more than the patterns
     themselves. Here the text's three-character pieces are gathered once (and
     shared by every index that reads the same folded text), and only strings
-    whose first three characters are among them are tested. Strings shorter
-    than that are always tested.
+    whose rarest three characters are among them are tested: a phrase's first
+    three ("to ", "i w") are in most messages. Strings shorter than that are
+    always tested.
     """
 
     def __init__(self, needles: frozenset[str]) -> None:
         self._short = [n for n in needles if len(n) < 3]
-        self._by_head: dict[str, list[str]] = {}
-        for needle in needles:
-            if len(needle) >= 3:
-                self._by_head.setdefault(needle[:3], []).append(needle)
+        grams = {n: {n[i : i + 3] for i in range(len(n) - 2)} for n in sorted(needles)}
+        # A piece many of the strings share ("ing", "my ") is common in messages too.
+        shared = Counter(g for gs in grams.values() for g in gs)
+        # Each string filed under its rarest piece, with all its pieces: a string whose
+        # pieces are all in the text is taken as present. Now and then it is not (the
+        # pieces of "do him in" in "do it. him in"); that costs only a pattern tried in
+        # vain, and testing each with `in` cost more than the patterns saved.
+        self._by_head: dict[str, list[tuple[str, frozenset[str]]]] = {}
+        for needle, pieces in grams.items():
+            if pieces:
+                rarest = min(pieces, key=lambda g: (shared[g], _chance(g), g))
+                self._by_head.setdefault(rarest, []).append((needle, frozenset(pieces)))
         self._heads = frozenset(self._by_head)
 
     def find(self, text: str) -> set[str]:
+        """The strings in the text, and perhaps a few whose pieces all are."""
         found = {n for n in self._short if n in text}
-        for head in self._heads.intersection(trigrams(text)):
-            found.update(n for n in self._by_head[head] if n in text)
+        pieces = trigrams(text)
+        for head in self._heads.intersection(pieces):
+            found.update(n for n, own in self._by_head[head] if own <= pieces)
         return found
 
 
@@ -187,13 +211,53 @@ def trigrams(text: str) -> frozenset[str]:
     return frozenset(map("".join, zip(text, text[1:], text[2:], strict=False)))
 
 
-def required_strings(pattern: str) -> frozenset[str] | None:
+def required_strings(pattern: str, folded: bool = False) -> frozenset[str] | None:
     """Strings of which every match contains at least one; None when none can be proved
-    (then the pattern is always tried)."""
+    (then the pattern is always tried). `folded`: of the matches in folded text."""
     tree = _parser.parse(pattern)
     if tree.state.flags & re.IGNORECASE:
         return None
-    return _sequence(list(tree)).needed
+    items = list(tree)
+    return _sequence(_one_space(items) if folded else items).needed
+
+
+_SPACE = 32
+_REPEATS = (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
+
+
+def _one_space(items: list) -> list:
+    """The parsed pattern as it can match folded text, where words are one space apart:
+    a whitespace class is a space, and a run of them one space (or none, if optional).
+
+    In a long message nearly every frequent word is present, so a needle of one word
+    ("want", "do") let most patterns through; across the spaces it is a phrase ("do him
+    in", "want to die"), which a message rarely holds unless the pattern matches.
+    """
+    out = []
+    for op, arg in items:
+        if _is_space(op, arg):
+            op, arg = c.LITERAL, _SPACE
+        elif op in _REPEATS and all(_is_space(*item) for item in arg[2]) and len(arg[2]) == 1:
+            if arg[0] >= 1:
+                op, arg = c.LITERAL, _SPACE
+            else:
+                op, arg = c.MAX_REPEAT, (0, 1, [(c.LITERAL, _SPACE)])
+        elif op in _REPEATS:
+            arg = (arg[0], arg[1], _one_space(list(arg[2])))
+        elif op is c.SUBPATTERN:
+            arg = (*arg[:-1], _one_space(list(arg[-1])))
+        elif op is c.BRANCH:
+            arg = (arg[0], [_one_space(list(alternative)) for alternative in arg[1]])
+        elif op is c.ATOMIC_GROUP:
+            arg = _one_space(list(arg))
+        out.append((op, arg))
+    return out
+
+
+def _is_space(op, arg) -> bool:
+    return (op is c.LITERAL and arg == _SPACE) or (
+        op is c.IN and list(arg) == [(c.CATEGORY, c.CATEGORY_SPACE)]
+    )
 
 
 # Sets of exact strings larger than this are not multiplied out further.

@@ -95,21 +95,50 @@ def _patterns(engine) -> set[str]:
     return found
 
 
-def test_every_match_of_every_content_pattern_holds_a_needle(engine) -> None:
+@pytest.mark.parametrize("folded", [False, True])
+def test_every_match_of_every_content_pattern_holds_a_needle(engine, folded: bool) -> None:
+    """`folded`: the needles for folded text, checked on samples with their words one
+    space apart (as folding leaves them)."""
     rng = random.Random(7)
     patterns = _patterns(engine)
     assert len(patterns) > 200  # the crisis and facts patterns were all found
     checked = 0
     for pattern in patterns:
-        wanted = required_strings(pattern)
+        wanted = required_strings(pattern, folded)
         assert wanted is not None, f"no needle: {pattern} is tried on every message"
         compiled = re.compile(pattern)
         tree = list(_parser.parse(pattern))
         for _ in range(40):
-            if match := compiled.search(f" {_sample(tree, rng)} "):
+            sample = _sample(tree, rng)
+            sample = " ".join(sample.split()) if folded else sample
+            if match := compiled.search(f" {sample} "):
                 checked += 1
                 assert any(n in match.group(0) for n in wanted), (pattern, match.group(0))
     assert checked > 20 * len(patterns)  # most samples really matched
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"\bdo\s+(her|him)\s+in\b", {"do her in", "do him in"}),
+        (r"\bno\s*one\s+cares\b", {"no one cares", "noone cares"}),
+        (r"\bwhat\s+(do|does)\s+\w+\s+mean\b", {"what do ", "what does "}),
+    ],
+)
+def test_needles_in_folded_text_span_words(pattern: str, expected: set[str]) -> None:
+    """In folded text words are one space apart, so a needle can be a phrase: one word
+    ("do") let the pattern through on most long messages."""
+    assert required_strings(pattern) != expected
+    assert set(required_strings(pattern, folded=True) or ()) == expected
+
+
+def test_a_needle_index_finds_every_string_in_a_text() -> None:
+    """Whatever piece a string is filed under, it is found where it occurs."""
+    strings = frozenset({"do him in", "ing", "kill", "tonight", "rn", "🪢", "want to die"})
+    index = needles.NeedleIndex(strings)
+    text = "he said hes gonna do him in tonight rn i want to die 🪢 killing"
+    assert strings <= index.find(text)
+    assert index.find("a quiet day so far") == set()
 
 
 def test_common_words_are_poor_needles() -> None:
