@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bot.content.records import CrisisRules
-from bot.matching.needles import AnyOf, NeedleIndex
+from bot.matching.needles import AnyOf, NeedleIndex, needs_non_ascii, top_level_split
 from bot.matching.normalise import fold
 
 
@@ -34,8 +34,9 @@ class CrisisDetector:
         self.right_now = _Folded(rules.right_now)
         self.frame = _Folded(rules.frame)
         self.signs = _Folded(rules.signs)
-        # Emoji and symbols vanish when text is folded: coded language is also read raw.
-        self.coded = AnyOf(rules.categories.get("coded_language", ()))
+        # Emoji and symbols vanish when text is folded: those of the coded language are also
+        # looked for in the raw text (its words are read folded, with the danger list).
+        self.coded = AnyOf(_symbolic(rules.categories.get("coded_language", ())))
         self._categories = [(name, _Folded(ps)) for name, ps in rules.categories.items()]
         # Every statement the danger's subject is read before, with its category, in one list.
         headed = [(name, p) for name, ps in rules.categories.items() for p in ps]
@@ -79,7 +80,7 @@ class CrisisDetector:
         A topic word alone is the weakest of them: the risk scorer may
         overrule it (triage.py).
         """
-        if self.coded.search(scan.text.lower()) and self._not_general(scan):
+        if _coded(self.coded, scan.text) and self._not_general(scan):
             return "coded"
         if scan.has(self.danger) and self._in_a_plain_clause(self.danger, scan):
             return "danger"
@@ -97,7 +98,7 @@ class CrisisDetector:
             if found := self._heads.first(folded, present):
                 index, match = found
                 heads.append((folded[: match.end()], folded, self._head_names[index]))
-            elif self.coded.search(raw.lower()):
+            elif _coded(self.coded, raw):
                 heads.append((folded, folded, "coded_language"))
         return heads
 
@@ -130,6 +131,17 @@ class CrisisDetector:
     def _not_general(self, scan: Scan, part: str | None = None) -> bool:
         """Whether the message (or one clause of it) has no general cue, or an urgent one."""
         return not scan.has(self.general, part) or scan.has(self.urgent, part)
+
+
+def _symbolic(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """The alternatives every match of which holds a character folding removes (an emoji),
+    so a plain-ASCII text never needs them tried."""
+    parts = (part for pattern in patterns for part in top_level_split(pattern))
+    return tuple(part for part in parts if needs_non_ascii(part))
+
+
+def _coded(symbols: AnyOf, raw: str) -> bool:
+    return not raw.isascii() and symbols.search(raw.lower())
 
 
 def _Folded(patterns: tuple[str, ...]) -> AnyOf:  # noqa: N802 - it stands for a class

@@ -117,7 +117,7 @@ def _is_word(char: str) -> bool:
 
 
 def _compile(pattern: str) -> re.Pattern[str] | _AfterBoundary:
-    if not pattern.startswith(r"\b") or len(_top_level_split(pattern)) > 1:
+    if not pattern.startswith(r"\b") or len(top_level_split(pattern)) > 1:
         return re.compile(pattern)
     starts = _sequence(list(_parser.parse(pattern[2:]))).prefix
     if all(s and _is_word(s[0]) for s in starts):
@@ -131,7 +131,7 @@ def _alternatives(
 ) -> tuple[tuple[re.Pattern[str] | _AfterBoundary, frozenset[str] | None], ...]:
     """The pattern's top-level alternatives, compiled, with their needles; the whole
     pattern when it cannot be split (a flag or a group reference spans them)."""
-    parts = _top_level_split(pattern)
+    parts = top_level_split(pattern)
     if len(parts) == 1 or _SPANS.search(pattern):
         parts = [pattern]
     return tuple((_compile(part), required_strings(part, folded)) for part in parts)
@@ -141,7 +141,7 @@ def _alternatives(
 _SPANS = re.compile(r"^\(\?[aiLmsux]+\)|\\[1-9]|\(\?P=")
 
 
-def _top_level_split(pattern: str) -> list[str]:
+def top_level_split(pattern: str) -> list[str]:
     """The pattern cut at each "|" outside groups and character classes."""
     parts, start, depth, in_class, i = [], 0, 0, False, 0
     while i < len(pattern):
@@ -219,6 +219,27 @@ def required_strings(pattern: str, folded: bool = False) -> frozenset[str] | Non
         return None
     items = list(tree)
     return _sequence(_one_space(items) if folded else items).needed
+
+
+def needs_non_ascii(pattern: str) -> bool:
+    """Whether every match holds a character outside ASCII (an emoji): then a plain-ASCII
+    text never needs the pattern tried."""
+    return _needs_non_ascii(list(_parser.parse(pattern)))
+
+
+def _needs_non_ascii(items: list) -> bool:
+    for op, arg in items:
+        if op is c.LITERAL and arg > 127:
+            return True
+        if op is c.IN and all(o is c.LITERAL and a > 127 for o, a in arg):
+            return True
+        if op is c.SUBPATTERN and _needs_non_ascii(list(arg[-1])):
+            return True
+        if op is c.BRANCH and all(_needs_non_ascii(list(b)) for b in arg[1]):
+            return True
+        if op in _REPEATS and arg[0] >= 1 and _needs_non_ascii(list(arg[2])):
+            return True
+    return False
 
 
 _SPACE = 32

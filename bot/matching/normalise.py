@@ -27,10 +27,19 @@ def fold(text: str, limit: int | None = MAX_CHARS) -> str:
     """
     text = text[:limit] if limit else text
     if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = _OTHER.sub(_unless_combining, unicodedata.normalize("NFKD", text))
     text = _APOSTROPHES.sub("", text.lower())
     return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+# Characters outside ASCII: only these can be combining marks ("e" + acute accent).
+_OTHER = re.compile(r"[^\x00-\x7f]+")
+
+
+def _unless_combining(found: re.Match[str]) -> str:
+    """A run of non-ASCII characters without its combining marks: looked at one by one
+    only where the text has them, as a message of emoji and curly quotes is common."""
+    return "".join(ch for ch in found.group() if not unicodedata.combining(ch))
 
 
 @lru_cache(maxsize=50_000)

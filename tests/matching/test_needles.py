@@ -44,7 +44,7 @@ def test_required_strings(pattern: str, expected: set[str] | None) -> None:
     ],
 )
 def test_patterns_split_only_at_top_level_bars(pattern: str, parts: list[str]) -> None:
-    assert needles._top_level_split(pattern) == parts
+    assert needles.top_level_split(pattern) == parts
 
 
 def _sample(items: list, rng: random.Random) -> str:
@@ -183,3 +183,20 @@ def test_content_patterns_match_alike_with_the_boundary_checked_after(engine) ->
                     got = compiled.search(text)
                     assert (got and got.span()) == (want and want.span()), (compiled.pattern, text)
     assert converted > 500  # most alternatives start with a boundary
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needs"),
+    [
+        (r"[\U0001F52A\U0001F48A]", True),
+        (r"\U0001F309.{0,40}\b(tonight|tmrw)\b", True),
+        (r"(\U0001F52A|\U0001F48A)+", True),
+        (r"\bkys\b", False),
+        (r"(\U0001F52A)?\s*kms", False),  # the emoji is optional
+        (r"[x\U0001F52A]", False),  # "x" alone matches
+        (r"\U0001F52A*", False),
+    ],
+)
+def test_patterns_that_need_a_character_outside_ascii(pattern: str, needs: bool) -> None:
+    """Only these are looked for in the raw text, and never in a plain-ASCII one."""
+    assert needles.needs_non_ascii(pattern) is needs
