@@ -106,7 +106,7 @@ class CrisisDetector:
         """The message without its clauses that state danger: what to answer after the
         crisis reply ("...he says he'll kill himself tonight. Who do I report to?")."""
         scan = self._scanned(text)
-        kept = [raw for raw, folded, _ in scan.clauses if not scan.has(self.danger, folded)]
+        kept = [clause[0] for clause in scan.clauses if not scan.has(self.danger, clause)]
         return ". ".join(raw.strip() for raw in kept)
 
     def categories_fired(self, text: str) -> list[str]:
@@ -120,15 +120,15 @@ class CrisisDetector:
     def _in_a_plain_clause(self, patterns: AnyOf, scan: Scan, whole: bool = True) -> bool:
         """Whether the patterns match the whole message (unless `whole` is False) or one of
         its clauses where no general cue (without an urgent one) sits."""
-        parts = [None] if whole else []
-        parts += [folded for _, folded, _ in scan.clauses]
+        parts: list[Clause | None] = [None] if whole else []
+        parts += scan.clauses
         return any(scan.has(patterns, part) and self._not_general(scan, part) for part in parts)
 
     def _framed(self, scan: Scan) -> bool:
         """A frame is broken only by a `right_now` cue: "a workshop tonight" stays a workshop."""
         return scan.has(self.frame) and not scan.has(self.right_now)
 
-    def _not_general(self, scan: Scan, part: str | None = None) -> bool:
+    def _not_general(self, scan: Scan, part: Clause | None = None) -> bool:
         """Whether the message (or one clause of it) has no general cue, or an urgent one."""
         return not scan.has(self.general, part) or scan.has(self.urgent, part)
 
@@ -149,6 +149,9 @@ def _Folded(patterns: tuple[str, ...]) -> AnyOf:  # noqa: N802 - it stands for a
     return AnyOf(patterns, folded=True)
 
 
+Clause = tuple[str, str, set[str]]  # raw, folded, and the message's needles it holds
+
+
 class Scan:
     """A message folded, its needles found and its clauses cut once, for every list of
     patterns: finding the needles cost more than most patterns, and a long message was
@@ -160,22 +163,19 @@ class Scan:
         self.present = index.find(self.folded)
         self._hits: dict[AnyOf, tuple[int, ...]] = {}
 
-    def has(self, patterns: AnyOf, part: str | None = None) -> bool:
-        """Whether the patterns match the message, or `part` of it (a folded clause).
-
-        Each list's matches in the whole message are found once: a clause is part of the
-        message, so only the alternatives that matched there are tried on it. A long
-        message has a dozen clauses and holds the strings of hundreds of alternatives.
-        """
+    def has(self, patterns: AnyOf, clause: Clause | None = None) -> bool:
+        """Whether the patterns match the message, or one of its clauses: each list's
+        matches in the whole message are found once, and a clause tried only for those
+        (see `AnyOf.search_part`)."""
         hits = self._hits.get(patterns)
         if hits is None:
             hits = self._hits[patterns] = patterns.hits(self.folded, self.present)
-        if part is None or not hits or part == self.folded:
+        if clause is None or clause[1] == self.folded:
             return bool(hits)
-        return patterns.search_among(part, hits)
+        return patterns.search_part(clause[1], clause[2], hits)
 
     @cached_property
-    def clauses(self) -> list[tuple[str, str, set[str]]]:
+    def clauses(self) -> list[Clause]:
         """Each non-empty clause raw and folded, with those of the message's needles it
         holds (a clause's folded text is part of the message's)."""
         found = self.present

@@ -46,6 +46,11 @@ class AnyOf:
             for needle in wanted or ():
                 self._by_needle.setdefault(needle, []).append(i)
         self._index = NeedleIndex(self.needles)
+        # Alternatives that look past a match or at the text's ends ("left a note(?! about)",
+        # "^cut again"): on a part of a text they can match where the text did not.
+        self._edges = frozenset(
+            i for i, (compiled, _, _) in enumerate(self._pieces) if _EDGES.search(compiled.pattern)
+        )
 
     def search(self, text: str, present: frozenset[str] | set[str] | None = None) -> bool:
         """Whether any pattern matches; `present`: the needles found in `text` already
@@ -53,14 +58,20 @@ class AnyOf:
         return any(self._pieces[i][0].search(text) for i in self._candidates(text, present))
 
     def hits(self, text: str, present: frozenset[str] | set[str] | None = None) -> tuple[int, ...]:
-        """Every alternative that matches (by position): a part of the text can match only
-        these, so its clauses are then tried with `among` instead of all candidates."""
+        """Every alternative that matches (by position), for `search_part`."""
         return tuple(i for i in self._candidates(text, present) if self._pieces[i][0].search(text))
 
-    def search_among(self, text: str, among: tuple[int, ...]) -> bool:
-        """Whether one of these alternatives (from `hits` on a text holding this one)
-        matches."""
-        return any(self._pieces[i][0].search(text) for i in among)
+    def search_part(self, part: str, present: set[str], hits: tuple[int, ...]) -> bool:
+        """Whether any pattern matches `part`, a piece of a text cut at word boundaries
+        (a clause) whose `hits` are known: only those alternatives can match it, and those
+        that look past a match or at the ends. A long message has a dozen clauses and the
+        strings of a hundred alternatives."""
+        if any(self._pieces[i][0].search(part) for i in hits):
+            return True
+        if not self._edges:
+            return False
+        edges = self._edges.intersection(self._candidates(part, present)).difference(hits)
+        return any(self._pieces[i][0].search(part) for i in edges)
 
     def first(
         self, text: str, present: frozenset[str] | set[str] | None = None
@@ -137,6 +148,8 @@ def _alternatives(
     return tuple((_compile(part), required_strings(part, folded)) for part in parts)
 
 
+# Anchors and lookarounds (a class's "^" is caught too: then it is only tried needlessly).
+_EDGES = re.compile(r"\^|\$|\(\?<?[=!]|\\[AZ]")
 # Global flags and references to numbered or named groups.
 _SPANS = re.compile(r"^\(\?[aiLmsux]+\)|\\[1-9]|\(\?P=")
 

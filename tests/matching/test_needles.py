@@ -200,3 +200,15 @@ def test_content_patterns_match_alike_with_the_boundary_checked_after(engine) ->
 def test_patterns_that_need_a_character_outside_ascii(pattern: str, needs: bool) -> None:
     """Only these are looked for in the raw text, and never in a plain-ASCII one."""
     assert needles.needs_non_ascii(pattern) is needs
+
+
+def test_a_clause_is_tried_for_what_the_whole_text_matched_and_for_lookarounds() -> None:
+    """A clause can match a pattern that looks past its end where the whole text did not
+    ("left a note" then ", about..."); any other pattern only if the whole text matched it."""
+    any_of = AnyOf((r"\bleft\s+a\s+note\b(?!\s+about)", r"\bpills\b"), folded=True)
+    whole = "he left a note about the trip and pills"
+    hits = any_of.hits(whole, any_of._index.find(whole))
+    assert len(hits) == 1  # the pills, not the note
+    assert any_of.search_part("he left a note", {"left a note"}, hits)
+    assert any_of.search_part("pills", {"pills"}, hits)
+    assert not any_of.search_part("pills", {"pills"}, ())
