@@ -11,8 +11,15 @@ tuned on: AY and AZ were measured once before that change and once after it; BA 
 were written for it and measured once before and once after; BC, BD, BE and BF were
 measured once after it (adding BC, BD and BE to the training lines too was tried: on AY to
 BB 2 more crisis lines at the crisis tier and 6 fewer false alarms, but 3 more alarms on the
-662 ordinary dev questions, so they stay held out). Their floors guard against regressions
-at the level measured; the aim (every child at risk caught, at most 3% false alarms) is higher.
+662 ordinary dev questions, so they stay held out). Then BC, BD and BE were tuned on once, by a
+round of patterns for the concepts their misses and false alarms showed (resolve, means
+bought, who will find them, sayings of another language...): on them 826 -> 836 of 840 lines
+at either tier and 45 -> 26 false alarms of 450; on the eight sets never tuned on (AY, AZ, BA,
+BB, BF, and BG, BH and BI, written for it and measured before and after) 2225 -> 2225 of 2240,
+1862 -> 1863 of 1920 at the crisis tier and 110 -> 107 false alarms of 1200: patterns still
+barely carry. One new pattern ("did a runner") alarmed on a BF past case and was narrowed to
+the first person. Their floors guard against regressions at the level measured; the aim
+(every child at risk caught, at most 3% false alarms) is higher.
 """
 
 from __future__ import annotations
@@ -107,10 +114,13 @@ HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, fals
     "crisis_az.jsonl": (0.99, 0.97, 0.06),  # typed fast, autocorrect, anger and despair; NI, Scots
     "crisis_ba.jsonl": (0.99, 0.98, 0.06),  # care staff and nurses: handovers, several children
     "crisis_bb.jsonl": (1.00, 0.97, 0.11),  # 11-14s in fragments and gaming slang; kids joking
-    "crisis_bc.jsonl": (0.98, 0.95, 0.04),  # police, 111, A&E, CAMHS: incident-log shorthand
-    "crisis_bd.jsonl": (0.99, 0.98, 0.12),  # English as a second language; acts, not words
-    "crisis_be.jsonl": (0.96, 0.91, 0.14),  # 15-17s, flat and articulate; plans as practical asks
+    "crisis_bc.jsonl": (1.00, 0.98, 0.03),  # police, 111, A&E, CAMHS: incident-log shorthand
+    "crisis_bd.jsonl": (1.00, 0.99, 0.06),  # English as a second language; acts, not words
+    "crisis_be.jsonl": (0.98, 0.97, 0.09),  # 15-17s, flat and articulate; plans as practical asks
     "crisis_bf.jsonl": (0.99, 0.97, 0.12),  # follow-ups typed mid-conversation; updates
+    "crisis_bg.jsonl": (0.98, 0.94, 0.08),  # dictated and thumb-typed: homophones, no punctuation
+    "crisis_bh.jsonl": (0.99, 0.97, 0.16),  # adults quoting the child; quoted jokes and lyrics
+    "crisis_bi.jsonl": (0.98, 0.96, 0.08),  # Wales, Scotland, NI; youth workers, coaches, leaders
 }
 
 
