@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from re import _constants as c  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]  # the stdlib's own parser
 
@@ -45,12 +45,15 @@ class AnyOf:
         for i, (_, wanted, _) in enumerate(self._pieces):
             for needle in wanted or ():
                 self._by_needle.setdefault(needle, []).append(i)
-        self._index = NeedleIndex(self.needles)
         # Alternatives that look past a match or at the text's ends ("left a note(?! about)",
         # "^cut again"): on a part of a text they can match where the text did not.
         self._edges = frozenset(
             i for i, (compiled, _, _) in enumerate(self._pieces) if _EDGES.search(compiled.pattern)
         )
+
+    @cached_property
+    def _index(self) -> NeedleIndex:
+        return NeedleIndex(self.needles)
 
     def search(self, text: str, present: frozenset[str] | set[str] | None = None) -> bool:
         """Whether any pattern matches; `present`: the needles found in `text` already
@@ -86,7 +89,7 @@ class AnyOf:
         """The alternatives that may match: those whose strings are in the text, and
         those without any."""
         if present is None:
-            present = self._index.find(text)
+            present = self._index.find(text)  # built on first use: most lists are given theirs
         hits = self.needles.intersection(present)
         if not hits:
             return self._always  # the usual case: none of its strings is in the text
@@ -196,23 +199,20 @@ class NeedleIndex:
         grams = {n: {n[i : i + 3] for i in range(len(n) - 2)} for n in sorted(needles)}
         # A piece many of the strings share ("ing", "my ") is common in messages too.
         shared = Counter(g for gs in grams.values() for g in gs)
-        # Each string filed under its rarest piece, with all its pieces: a string whose
-        # pieces are all in the text is taken as present. Now and then it is not (the
-        # pieces of "do him in" in "do it. him in"); that costs only a pattern tried in
-        # vain, and testing each with `in` cost more than the patterns saved.
-        self._by_head: dict[str, list[tuple[str, frozenset[str]]]] = {}
+        rank = {g: (n, _chance(g), g) for g, n in shared.items()}
+        self._by_head: dict[str, list[str]] = {}
         for needle, pieces in grams.items():
             if pieces:
-                rarest = min(pieces, key=lambda g: (shared[g], _chance(g), g))
-                self._by_head.setdefault(rarest, []).append((needle, frozenset(pieces)))
+                rarest = min(pieces, key=rank.__getitem__)
+                self._by_head.setdefault(rarest, []).append(needle)
         self._heads = frozenset(self._by_head)
 
     def find(self, text: str) -> set[str]:
-        """The strings in the text, and perhaps a few whose pieces all are."""
+        """The strings in the text."""
         found = {n for n in self._short if n in text}
         pieces = trigrams(text)
         for head in self._heads.intersection(pieces):
-            found.update(n for n, own in self._by_head[head] if own <= pieces)
+            found.update(n for n in self._by_head[head] if n in text)
         return found
 
 
