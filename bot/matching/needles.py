@@ -210,8 +210,7 @@ class NeedleIndex:
     def find(self, text: str) -> set[str]:
         """The strings in the text."""
         found = {n for n in self._short if n in text}
-        pieces = trigrams(text)
-        for head in self._heads.intersection(pieces):
+        for head in self._heads.intersection(trigrams(text)):
             found.update(n for n in self._by_head[head] if n in text)
         return found
 
