@@ -143,40 +143,52 @@ class LinearModel:
 
     @classmethod
     def train(cls, examples: Iterable[tuple[Sequence[str], str]], seed: int = 0) -> LinearModel:
-        data = [(features(words), label) for words, label in examples]
-        classes = sorted({label for _, label in data})
-        index = {c: i for i, c in enumerate(classes)}
-        df: dict[str, int] = defaultdict(int)
-        for feats, _ in data:
+        # Features become numbers, and each example two arrays (features, values): as lists
+        # of (name, value) pairs the examples of the risk scorer took 1.7 GB at the peak.
+        ids: dict[str, int] = {}
+        df: list[int] = []
+        counted: list[tuple[array, array, str]] = []
+        for words, label in examples:
+            feats = features(words)
             for f in feats:
-                df[f] += 1
-        n = len(data)
-        idf = {f: math.log((1 + n) / (1 + d)) + 1 for f, d in df.items()}
+                j = ids.setdefault(f, len(ids))
+                if j == len(df):
+                    df.append(0)
+                df[j] += 1
+            counted.append(
+                (array("l", map(ids.__getitem__, feats)), array("d", feats.values()), label)
+            )
+        classes = sorted({label for _, _, label in counted})
+        index = {c: i for i, c in enumerate(classes)}
+        n = len(counted)
+        idf = [math.log((1 + n) / (1 + d)) + 1 for d in df]
         vectors = []
-        for feats, label in data:
-            vec = [(f, k * idf[f]) for f, k in feats.items()]
-            norm = math.sqrt(sum(v * v for _, v in vec)) or 1.0
-            vectors.append(([(f, v / norm) for f, v in vec], index[label]))
+        for fs, counts, label in counted:
+            vec = [k * idf[j] for j, k in zip(fs, counts, strict=True)]
+            norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+            vectors.append((fs, array("d", (v / norm for v in vec)), index[label]))
+        del counted
         weights, totals, step = cls._learn(vectors, len(classes), seed)
+        names = list(ids)
         final: dict[str, list[tuple[int, float]]] = {}
-        for f, row in weights.items():
-            kept = [(c, w - totals[f][c] / step) for c, w in row.items()]
+        for j, row in weights.items():
+            kept = [(c, w - totals[j][c] / step) for c, w in row.items()]
             kept = [(c, round(w, 5)) for c, w in kept if abs(w) > PRUNE]
             if kept:
-                final[f] = kept
-        return cls(classes, idf, final)
+                final[names[j]] = kept
+        return cls(classes, dict(zip(names, idf, strict=True)), final)
 
     @staticmethod
     def _learn(vectors: list, k: int, seed: int) -> tuple[dict, dict, int]:
         rng = random.Random(seed)
-        weights: dict[str, dict[int, float]] = defaultdict(dict)
-        totals: dict[str, dict[int, float]] = defaultdict(dict)
+        weights: dict[int, dict[int, float]] = defaultdict(dict)
+        totals: dict[int, dict[int, float]] = defaultdict(dict)
         step = 1
         for _ in range(EPOCHS):
             rng.shuffle(vectors)
-            for vec, y in vectors:
+            for fs, vs, y in vectors:
                 sc = [0.0] * k
-                for f, v in vec:
+                for f, v in zip(fs, vs, strict=True):
                     for c, w in weights[f].items():
                         sc[c] += w * v
                 truth = sc[y]
@@ -185,7 +197,7 @@ class LinearModel:
                 loss = 1.0 - (truth - sc[rival])
                 if loss > 0:
                     tau = min(AGGRESSIVENESS, loss / 2)
-                    for f, v in vec:
+                    for f, v in zip(fs, vs, strict=True):
                         row, tot = weights[f], totals[f]
                         row[y] = row.get(y, 0.0) + tau * v
                         row[rival] = row.get(rival, 0.0) - tau * v
