@@ -146,22 +146,18 @@ class LinearModel:
         # Features become numbers, and each example two arrays (features, values): as lists
         # of (name, value) pairs the examples of the risk scorer took 1.7 GB at the peak.
         ids: dict[str, int] = {}
-        df: list[int] = []
+        df: dict[int, int] = defaultdict(int)  # in the order of the ids
         counted: list[tuple[array, array, str]] = []
         for words, label in examples:
             feats = features(words)
-            for f in feats:
-                j = ids.setdefault(f, len(ids))
-                if j == len(df):
-                    df.append(0)
+            fs = array("l", (ids.setdefault(f, len(ids)) for f in feats))
+            for j in fs:
                 df[j] += 1
-            counted.append(
-                (array("l", map(ids.__getitem__, feats)), array("d", feats.values()), label)
-            )
+            counted.append((fs, array("d", feats.values()), label))
         classes = sorted({label for _, _, label in counted})
         index = {c: i for i, c in enumerate(classes)}
         n = len(counted)
-        idf = [math.log((1 + n) / (1 + d)) + 1 for d in df]
+        idf = [math.log((1 + n) / (1 + d)) + 1 for d in df.values()]
         vectors = []
         for fs, counts, label in counted:
             vec = [k * idf[j] for j, k in zip(fs, counts, strict=True)]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 from bot.content.records import CrisisRules
 from bot.matching.needles import AnyOf, NeedleIndex, needs_non_ascii, top_level_split
@@ -27,21 +27,21 @@ from bot.matching.normalise import fold
 
 class CrisisDetector:
     def __init__(self, rules: CrisisRules) -> None:
-        self.danger = _Folded(rules.danger)
-        self.topic = _Folded(rules.topic)
-        self.general = _Folded(rules.general)
-        self.urgent = _Folded(rules.urgent)
-        self.right_now = _Folded(rules.right_now)
-        self.frame = _Folded(rules.frame)
-        self.signs = _Folded(rules.signs)
+        self.danger = _folded(rules.danger)
+        self.topic = _folded(rules.topic)
+        self.general = _folded(rules.general)
+        self.urgent = _folded(rules.urgent)
+        self.right_now = _folded(rules.right_now)
+        self.frame = _folded(rules.frame)
+        self.signs = _folded(rules.signs)
         # Emoji and symbols vanish when text is folded: those of the coded language are also
         # looked for in the raw text (its words are read folded, with the danger list).
         self.coded = AnyOf(_symbolic(rules.categories.get("coded_language", ())))
-        self._categories = [(name, _Folded(ps)) for name, ps in rules.categories.items()]
+        self._categories = [(name, _folded(ps)) for name, ps in rules.categories.items()]
         # Every statement the danger's subject is read before, with its category, in one list.
         headed = [(name, p) for name, ps in rules.categories.items() for p in ps]
         headed += [("topic", p) for p in rules.topic] + [("signs", p) for p in rules.signs]
-        self._heads = _Folded(tuple(p for _, p in headed))
+        self._heads = _folded(tuple(p for _, p in headed))
         self._head_names = [name for name, _ in headed]
         lists = (self.danger, self.topic, self.general, self.urgent, self.right_now, self.frame)
         lists += (self.signs,)
@@ -144,9 +144,8 @@ def _coded(symbols: AnyOf, raw: str) -> bool:
     return not raw.isascii() and symbols.search(raw.lower())
 
 
-def _Folded(patterns: tuple[str, ...]) -> AnyOf:  # noqa: N802 - it stands for a class
-    """Patterns searched only in folded text (every list but the raw coded one)."""
-    return AnyOf(patterns, folded=True)
+# Patterns searched only in folded text (every list but the raw coded one).
+_folded = partial(AnyOf, folded=True)
 
 
 Clause = tuple[str, str, set[str]]  # raw, folded, and the message's needles it holds
