@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache, cached_property, lru_cache
+from functools import cached_property, lru_cache
 from re import _constants as c  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]  # the stdlib's own parser
 
@@ -34,22 +34,25 @@ class AnyOf:
         """`folded`: every text searched is folded (lower case, words one space apart), so
         `\\s+` stands for one space and needles may span words ("do him in")."""
         self.sources = patterns
-        self._pieces = [
-            (compiled, wanted, owner)
+        alternatives = [
+            (part, after, wanted, owner)
             for owner, pattern in enumerate(patterns)
-            for compiled, wanted in _alternatives(pattern, folded)
+            for part, after, wanted in reading(pattern, folded)
         ]
-        self.needles = frozenset().union(*(n for _, n, _ in self._pieces if n))
-        self._always = [i for i, (_, n, _) in enumerate(self._pieces) if n is None]
+        # Compiled on first use (see `_Unread`): most alternatives wait long for a message
+        # holding their strings, and compiling 1,400 of them cost a tenth of start-up.
+        self._regex: list[_Regex] = []
+        self._regex.extend(_Unread(self._regex, i, *a[:2]) for i, a in enumerate(alternatives))
+        self._owner = [owner for *_, owner in alternatives]
+        self.needles = frozenset().union(*(n for _, _, n, _ in alternatives if n))
+        self._always = [i for i, (_, _, n, _) in enumerate(alternatives) if n is None]
         self._by_needle: dict[str, list[int]] = {}
-        for i, (_, wanted, _) in enumerate(self._pieces):
+        for i, (_, _, wanted, _) in enumerate(alternatives):
             for needle in wanted or ():
                 self._by_needle.setdefault(needle, []).append(i)
         # Alternatives that look past a match or at the text's ends ("left a note(?! about)",
         # "^cut again"): on a part of a text they can match where the text did not.
-        self._edges = frozenset(
-            i for i, (compiled, _, _) in enumerate(self._pieces) if _EDGES.search(compiled.pattern)
-        )
+        self._edges = frozenset(i for i, (p, *_) in enumerate(alternatives) if _EDGES.search(p))
 
     @cached_property
     def _index(self) -> NeedleIndex:
@@ -58,32 +61,32 @@ class AnyOf:
     def search(self, text: str, present: frozenset[str] | set[str] | None = None) -> bool:
         """Whether any pattern matches; `present`: the needles found in `text` already
         (when several AnyOf search one text, find them once for all)."""
-        return any(self._pieces[i][0].search(text) for i in self._candidates(text, present))
+        return any(self._regex[i].search(text) for i in self._candidates(text, present))
 
     def hits(self, text: str, present: frozenset[str] | set[str] | None = None) -> tuple[int, ...]:
         """Every alternative that matches (by position), for `search_part`."""
-        return tuple(i for i in self._candidates(text, present) if self._pieces[i][0].search(text))
+        return tuple(i for i in self._candidates(text, present) if self._regex[i].search(text))
 
     def search_part(self, part: str, present: set[str], hits: tuple[int, ...]) -> bool:
         """Whether any pattern matches `part`, a piece of a text cut at word boundaries
         (a clause) whose `hits` are known: only those alternatives can match it, and those
         that look past a match or at the ends. A long message has a dozen clauses and the
         strings of a hundred alternatives."""
-        if any(self._pieces[i][0].search(part) for i in hits):
+        if any(self._regex[i].search(part) for i in hits):
             return True
         if not self._edges:
             return False
         edges = self._edges.intersection(self._candidates(part, present)).difference(hits)
-        return any(self._pieces[i][0].search(part) for i in edges)
+        return any(self._regex[i].search(part) for i in edges)
 
     def first(
         self, text: str, present: frozenset[str] | set[str] | None = None
     ) -> tuple[int, re.Match[str]] | None:
         """The pattern with the match that ends first, and that match (where a statement
         ends)."""
-        found = ((i, self._pieces[i][0].search(text)) for i in self._candidates(text, present))
+        found = ((i, self._regex[i].search(text)) for i in self._candidates(text, present))
         first = min(((i, m) for i, m in found if m), key=lambda im: im[1].end(), default=None)
-        return None if first is None else (self._pieces[first[0]][2], first[1])
+        return None if first is None else (self._owner[first[0]], first[1])
 
     def _candidates(self, text: str, present: frozenset[str] | set[str] | None) -> list[int]:
         """The alternatives that may match: those whose strings are in the text, and
@@ -130,25 +133,76 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"  # what \w matches in a str pattern
 
 
-def _compile(pattern: str) -> re.Pattern[str] | _AfterBoundary:
+def _compile(pattern: str, after_boundary: bool) -> _Regex:
+    return _AfterBoundary(pattern) if after_boundary else re.compile(pattern)
+
+
+class _Unread:
+    """An alternative not compiled yet: its first search compiles it and puts the compiled
+    pattern in its place, so later searches cost nothing extra."""
+
+    __slots__ = ("_after", "_at", "_slots", "pattern")
+
+    def __init__(self, slots: list[_Regex], at: int, pattern: str, after_boundary: bool) -> None:
+        self._slots, self._at, self.pattern, self._after = slots, at, pattern, after_boundary
+
+    def search(self, text: str) -> re.Match[str] | None:
+        compiled = self._slots[self._at] = _compile(self.pattern, self._after)
+        return compiled.search(text)
+
+
+_Regex = re.Pattern[str] | _AfterBoundary | _Unread
+
+# Per top-level alternative of a pattern: its text, whether it is searched after its leading
+# word boundary (`_AfterBoundary`), and its needles (None: always tried).
+Reading = tuple[tuple[str, bool, frozenset[str] | None], ...]
+_readings: dict[tuple[str, bool], Reading] = {}  # by (pattern, folded)
+
+
+def reading(pattern: str, folded: bool = False) -> Reading:
+    """The pattern's top-level alternatives, each with its needles; the whole pattern when
+    it cannot be split (a flag or a group reference spans them). Read once per pattern:
+    the crisis reader holds each in two or three lists, and `remember` takes readings
+    kept from an earlier start."""
+    known = _readings.get((pattern, folded))
+    if known is None:
+        parts = top_level_split(pattern)
+        if len(parts) == 1 or _SPANS.search(pattern):
+            parts = [pattern]
+        known = tuple((p, _after_boundary(p), required_strings(p, folded)) for p in parts)
+        _readings[(pattern, folded)] = known
+    return known
+
+
+def _after_boundary(pattern: str) -> bool:
     if not pattern.startswith(r"\b") or len(top_level_split(pattern)) > 1:
-        return re.compile(pattern)
+        return False
     starts = _sequence(list(_parser.parse(pattern[2:]))).prefix
-    if all(s and _is_word(s[0]) for s in starts):
-        return _AfterBoundary(pattern)
-    return re.compile(pattern)
+    return all(s and _is_word(s[0]) for s in starts)
 
 
-@cache  # the crisis reader holds each pattern in two or three lists
-def _alternatives(
-    pattern: str, folded: bool = False
-) -> tuple[tuple[re.Pattern[str] | _AfterBoundary, frozenset[str] | None], ...]:
-    """The pattern's top-level alternatives, compiled, with their needles; the whole
-    pattern when it cannot be split (a flag or a group reference spans them)."""
-    parts = top_level_split(pattern)
-    if len(parts) == 1 or _SPANS.search(pattern):
-        parts = [pattern]
-    return tuple((_compile(part), required_strings(part, folded)) for part in parts)
+def readings() -> dict[str, list]:
+    """Every reading made or remembered, as JSON: keyed by the pattern, after "f" when
+    read for folded text and "r" when not."""
+    return {
+        ("f" if folded else "r") + pattern: [
+            [p, a, None if n is None else sorted(n)] for p, a, n in parts
+        ]
+        for (pattern, folded), parts in _readings.items()
+    }
+
+
+def remember(kept: dict[str, list]) -> None:
+    """Take readings made by `readings()` in an earlier process (of this same code: see
+    `model_cache.kept_readings`); ValueError if they are not readings."""
+    found: dict[tuple[str, bool], Reading] = {}
+    for key, parts in kept.items():
+        if not (key[:1] in ("f", "r") and isinstance(parts, list) and parts):
+            raise ValueError("not a reading of needles")
+        found[(key[1:], key[0] == "f")] = tuple(
+            (str(p), bool(a), None if n is None else frozenset(map(str, n))) for p, a, n in parts
+        )
+    _readings.update(found)
 
 
 # Anchors and lookarounds (a class's "^" is caught too: then it is only tried needlessly).

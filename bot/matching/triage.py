@@ -28,6 +28,7 @@ from bot.matching.facts import (
 )
 from bot.matching.language import plainly_not_english
 from bot.matching.matcher import Match, Matcher
+from bot.matching.model_cache import kept_readings
 from bot.matching.nearest import NearestExamples
 from bot.matching.risk import RiskScorer, training_set
 
@@ -75,13 +76,14 @@ class Assessment:
 class Triage:
     def __init__(self, content: Content, matcher: Matcher | None = None) -> None:
         self.matcher = matcher or Matcher(content)
-        self.crisis = CrisisDetector(content.crisis)
+        with kept_readings():
+            self.crisis = CrisisDetector(content.crisis)
+            self.facts = FactReader(content.facts)
         # The matcher's words decide the scorer's terms: its model key covers them.
         key = (self.matcher.model_key, content.lexicon)
         rows = training_set(content)
         self.scorer = RiskScorer.train(rows, self.matcher.terms, key)
         self.nearest = NearestExamples.build(rows, self.matcher.terms, key)
-        self.facts = FactReader(content.facts)
         limits = content.crisis.thresholds
         self.crisis_at = limits.get("crisis", 0.5)
         self.possible_at = limits.get("possible", 0.0)

@@ -10,7 +10,7 @@ from re import _parser  # type: ignore[attr-defined]
 
 import pytest
 
-from bot.matching import needles
+from bot.matching import model_cache, needles
 from bot.matching.needles import AnyOf, required_strings
 
 
@@ -157,8 +157,9 @@ def test_common_words_are_poor_needles() -> None:
     ],
 )
 def test_a_leading_boundary_is_checked_after_the_search(pattern: str, text: str, span) -> None:
-    compiled = needles._compile(pattern)
-    assert isinstance(compiled, needles._AfterBoundary)  # searched without its "\b"
+    ((part, after, _),) = needles.reading(pattern)
+    assert after  # searched without its "\b"
+    compiled = needles._compile(part, after)
     match = compiled.search(text)
     assert (
         (match and match.span()) == span == (m.span() if (m := re.search(pattern, text)) else None)
@@ -171,9 +172,10 @@ def test_content_patterns_match_alike_with_the_boundary_checked_after(engine) ->
     rng = random.Random(11)
     converted = 0
     for pattern in _patterns(engine):
-        for compiled, _ in needles._alternatives(pattern):
-            if not isinstance(compiled, needles._AfterBoundary):
+        for part, after, _ in needles.reading(pattern):
+            if not after:
                 continue
+            compiled = needles._AfterBoundary(part)
             converted += 1
             plain, tree = re.compile(compiled.pattern), list(_parser.parse(compiled.pattern))
             for _ in range(10):
@@ -212,3 +214,36 @@ def test_a_clause_is_tried_for_what_the_whole_text_matched_and_for_lookarounds()
     assert any_of.search_part("he left a note", {"left a note"}, hits)
     assert any_of.search_part("pills", {"pills"}, hits)
     assert not any_of.search_part("pills", {"pills"}, ())
+
+
+def test_alternatives_are_compiled_on_their_first_search() -> None:
+    any_of = AnyOf((r"\bpills\b|\btablets\b", r"\bnote\b"), folded=True)
+    assert not any(isinstance(r, re.Pattern) for r in any_of._regex)
+    assert any_of.search("she took tablets") and not any_of.search("a pill")
+    assert sum(isinstance(r, re.Pattern | needles._AfterBoundary) for r in any_of._regex) == 1
+
+
+def test_readings_kept_on_disk_are_used_at_the_next_start(tmp_path, monkeypatch) -> None:
+    """The second start reads no pattern; a damaged file costs only the reading."""
+    monkeypatch.setenv("GUIDANCE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(needles, "_readings", {})
+    patterns = (r"\b(kill|end)\s+(my|him|her)self\b", r"\bleft\s+a\s+note\b(?!\s+about)")
+    with model_cache.kept_readings():
+        first = AnyOf(patterns, folded=True)
+    (kept,) = tmp_path.glob("needles-*.json")
+    assert kept.stat().st_size > 0
+    monkeypatch.setattr(needles, "_readings", {})
+    monkeypatch.setattr(needles, "required_strings", None)  # reading a pattern would fail
+    with model_cache.kept_readings():
+        second = AnyOf(patterns, folded=True)
+    assert second.needles == first.needles and "left a note" in first.needles
+    assert second.search("i want to end myself") and not second.search("left a note about it")
+
+    kept.write_text('{"fx": 3}', encoding="utf-8")
+    monkeypatch.undo()
+    monkeypatch.setenv("GUIDANCE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(needles, "_readings", {})
+    with model_cache.kept_readings():
+        third = AnyOf(patterns, folded=True)
+    assert third.needles == first.needles
+    assert "left" in kept.read_text(encoding="utf-8")  # rewritten whole
