@@ -19,7 +19,7 @@ from typing import TypeVar
 from bot.matching import classifier, needles
 from bot.matching.classifier import LinearModel
 
-MODEL_FORMAT = "linear-2"  # bump when features or the file change; settings are in the key too
+MODEL_FORMAT = "linear-3"  # bump when features or the file change; settings are in the key too
 T = TypeVar("T")
 
 
@@ -101,22 +101,28 @@ def _write(path: Path, data: object) -> None:
 
 
 def _digest(key: object) -> str:
-    """A stable hash of the key, fed piece by piece: the whole key's repr (every example
-    twice over) cost 37 MB at its peak, more than the model it names."""
     h = hashlib.sha256()
-    stack = [key]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, tuple) and all(isinstance(i, str) for i in item):
-            h.update(repr(item).encode())  # an example and its label: one piece
-            h.update(b",")
-        elif isinstance(item, list | tuple):
-            h.update(b"(" if isinstance(item, tuple) else b"[")
-            stack.append(b")" if isinstance(item, tuple) else b"]")
-            stack.extend(reversed(item))
-        elif isinstance(item, bytes):
-            h.update(item)
-        else:
-            h.update(repr(item).encode())
-            h.update(b",")
+    _feed(h, key)
     return h.hexdigest()[:16]
+
+
+_SLICE = 512  # items of a long list hashed at once
+
+
+def _feed(h: hashlib._Hash, item: object) -> None:
+    """A long list a slice at a time (its items are examples, each small); a short list or
+    tuple item by item, since one of them may be long. An item at a time took 60 ms for
+    the matcher's examples; the whole key's repr (every example twice over) cost 37 MB
+    at its peak, more than the model it names."""
+    if isinstance(item, list | tuple):
+        h.update(b"[" if isinstance(item, list) else b"(")
+        if len(item) > _SLICE:
+            for i in range(0, len(item), _SLICE):
+                h.update(repr(item[i : i + _SLICE]).encode())
+        else:
+            for i in item:
+                _feed(h, i)
+        h.update(b"]" if isinstance(item, list) else b")")
+    else:
+        h.update(repr(item).encode())
+        h.update(b",")

@@ -23,7 +23,6 @@ ordinary questions of the intent sets.
 
 from __future__ import annotations
 
-import base64
 import heapq
 import math
 from array import array
@@ -31,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from bot.matching.model_cache import cached_json
+from bot.matching.packing import packed, unpacked
 from bot.matching.risk import RISK
 
 K = 15  # nearest examples a message is judged by
@@ -124,16 +124,14 @@ class NearestExamples:
         arrays = (self._idf, self._starts, self._ids, self._weights)
         return {
             "features": list(self._features),
-            "arrays": [base64.b64encode(a.tobytes()).decode("ascii") for a in arrays],
+            "arrays": [packed(a) for a in arrays],
             "risk": self._risk.hex(),
             "cut": self.cut,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> NearestExamples:
-        arrays = [array(code) for code in "fiif"]
-        for a, text in zip(arrays, data["arrays"], strict=True):
-            a.frombytes(base64.b64decode(text))
+        arrays = [unpacked(code, text) for code, text in zip("fiif", data["arrays"], strict=True)]
         features = {f: j for j, f in enumerate(data["features"])}
         if len(arrays[0]) != len(features) or len(arrays[1]) != len(features) + 1:
             raise ValueError("a damaged nearest-examples index")

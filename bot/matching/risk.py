@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from functools import partial
 
 from bot.content.records import Content
 from bot.matching.classifier import LinearModel
@@ -24,6 +25,7 @@ from bot.matching.model_cache import cached_model
 
 RISK, NONE = "risk", "none"
 KNOWN_SHARE = 0.5
+BURIED_SEED = 7  # which ordinary example each training example is joined to (`with_buried_copies`)
 MIN_TERMS = 6  # shorter messages are left to the patterns: a short follow-up is no evidence
 
 Terms = Callable[[str], list[str]]
@@ -38,7 +40,7 @@ def training_set(content: Content) -> list[tuple[str, str]]:
     return sorted([(t, RISK) for t in positives] + [(t, NONE) for t in negatives])
 
 
-def with_buried_copies(rows: list[tuple[str, str]], seed: int = 7) -> list[tuple[str, str]]:
+def with_buried_copies(rows: list[tuple[str, str]], seed: int) -> list[tuple[str, str]]:
     """Each example once more, joined to an ordinary one and keeping its label.
 
     Risk is usually one clause of a longer practical question ("...do we report to CEOP
@@ -71,11 +73,12 @@ class RiskScorer:
         cls, rows: list[tuple[str, str]], terms: Terms, key: object = None, use_cache: bool = True
     ) -> RiskScorer:
         """`key`: what decides how texts become terms (the matcher's vocabulary and lexicon)."""
-        rows = with_buried_copies(rows)
-        data = lambda: [(terms(text), label) for text, label in rows]  # noqa: E731
+        # The copies are made from the rows alone (and the seed): only training needs them.
+        copies = partial(with_buried_copies, rows, BURIED_SEED)
+        data = lambda: [(terms(text), label) for text, label in copies()]  # noqa: E731
         if not use_cache:
             return cls(LinearModel.train(data()), terms)
-        return cls(cached_model("risk", (key, rows), data, use_cache), terms)
+        return cls(cached_model("risk", (key, rows, BURIED_SEED), data, use_cache), terms)
 
     def score(self, text: str, terms: list[str] | None = None) -> float | None:
         """The margin of `risk` over `none`; above 0 the model leans to risk. None: too
