@@ -18,8 +18,9 @@ at either tier and 45 -> 26 false alarms of 450; on the eight sets never tuned o
 BB, BF, and BG, BH and BI, written for it and measured before and after) 2225 -> 2225 of 2240,
 1862 -> 1863 of 1920 at the crisis tier and 110 -> 107 false alarms of 1200: patterns still
 barely carry. One new pattern ("did a runner") alarmed on a BF past case and was narrowed to
-the first person. Their floors guard against regressions at the level measured; the aim
-(every child at risk caught, at most 3% false alarms) is higher.
+the first person. BJ and BK were written after all of that and measured once (99.1% at either
+tier, 97.7% at the crisis tier, 7.7% false alarms). Their floors guard against regressions at
+the level measured; the aim (every child at risk caught, at most 3% false alarms) is higher.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ HELD_OUT = {  # name: (recall either tier, crisis lines at the crisis tier, fals
     "crisis_bg.jsonl": (0.98, 0.94, 0.08),  # dictated and thumb-typed: homophones, no punctuation
     "crisis_bh.jsonl": (0.99, 0.97, 0.16),  # adults quoting the child; quoted jokes and lyrics
     "crisis_bi.jsonl": (0.98, 0.96, 0.08),  # Wales, Scotland, NI; youth workers, coaches, leaders
+    "crisis_bj.jsonl": (0.98, 0.97, 0.08),  # follow-ups with pronouns; what-ifs and policy quotes
+    "crisis_bk.jsonl": (0.99, 0.97, 0.09),  # under pressure: euphemism, run-ons, Welsh, Urdu words
 }
 
 
