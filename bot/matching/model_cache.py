@@ -83,11 +83,10 @@ def kept_readings(use_cache: bool = True) -> Iterator[None]:
         # A damaged file: every pattern is read again, and the file rewritten.
         with suppress(OSError, ValueError, TypeError):
             needles.remember(json.loads(path.read_text(encoding="utf-8")))
-    before = len(needles.readings())
+    before = needles.known()
     yield
-    kept = needles.readings()
-    if use_cache and len(kept) != before:
-        _write(path, kept)
+    if use_cache and needles.known() != before:
+        _write(path, needles.readings())
 
 
 def _write(path: Path, data: object) -> None:

@@ -181,6 +181,11 @@ def _after_boundary(pattern: str) -> bool:
     return all(s and _is_word(s[0]) for s in starts)
 
 
+def known() -> int:
+    """How many patterns have a reading: cheaper to compare than `readings()`."""
+    return len(_readings)
+
+
 def readings() -> dict[str, list]:
     """Every reading made or remembered, as JSON: keyed by the pattern, after "f" when
     read for folded text and "r" when not."""
