@@ -40,7 +40,7 @@ class AnyOf:
             for part, after, wanted in reading(pattern, folded)
         ]
         # Compiled on first use (see `_Unread`): most alternatives wait long for a message
-        # holding their strings, and compiling 1,400 of them cost a tenth of start-up.
+        # holding their strings, and compiling 1,400 of them added 0.2 s to start-up.
         self._regex: list[_Regex] = []
         self._regex.extend(_Unread(self._regex, i, *a[:2]) for i, a in enumerate(alternatives))
         self._owner = [owner for *_, owner in alternatives]
