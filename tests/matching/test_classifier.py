@@ -4,9 +4,11 @@ cached model would answer differently from a freshly trained one."""
 from __future__ import annotations
 
 import json
+from array import array
 
 import pytest
 
+from bot.matching import classifier
 from bot.matching.classifier import LinearModel
 
 PHRASES = [
@@ -41,3 +43,19 @@ def test_a_damaged_model_is_refused() -> None:
     data["weights"] = data["weights"][: len(data["weights"]) // 2]
     with pytest.raises(ValueError):
         LinearModel.from_json(data)
+
+
+def test_two_classes_learn_exactly_what_the_general_rule_learns() -> None:
+    """The two-class shortcut keeps one weight per feature; the general rule, run on the
+    same vectors, must give that weight for the second class and its negation for the
+    first, bit for bit."""
+    vectors = [
+        (array("l", [j % 7, j % 5 + 7, 12]), array("d", [0.5, 0.25 + j / 100, 0.1]), j % 2)
+        for j in range(40)
+    ]
+    general, general_totals, step = classifier._learn([*vectors], 2, seed=3)
+    two, two_totals, two_step = classifier._learn_two([*vectors], seed=3)
+    assert step == two_step and two
+    assert {f: row[1] for f, row in general.items() if row} == two
+    assert all(row[0] == -row[1] for row in general.values() if row)
+    assert {f: t[1] for f, t in general_totals.items() if t} == two_totals
