@@ -99,21 +99,19 @@ class LinearModel:
         idf: dict[str, float],
         weights: Rows | dict[str, float] | PackedRows,
     ) -> None:
-        """`weights`: (class, weight) rows, or for two classes the second class's weight."""
+        """`weights`: each feature's (class, weight) row, packed or not; for two classes
+        the second class's weight alone."""
         self.classes = classes
         self.idf = idf
         self._binary = len(classes) == 2
         self._rows = PackedRows({}, b"", array("d"))
         self._second: dict[str, float] = {}
-        if isinstance(weights, PackedRows):
+        if self._binary:
+            self._second = weights  # type: ignore[assignment]
+        elif isinstance(weights, PackedRows):
             self._rows = weights
-        elif not self._binary:
-            self._rows = PackedRows.of_rows(weights)  # type: ignore[arg-type]
         else:
-            self._second = {
-                f: row if isinstance(row, float) else dict(row).get(1, 0.0)
-                for f, row in weights.items()
-            }
+            self._rows = PackedRows.of_rows(weights)  # type: ignore[arg-type]
         self._word = lru_cache(maxsize=20_000)(self._word_part)
         self._max_idf = max(idf.values(), default=1.0)
 

@@ -1,14 +1,13 @@
 """Many regular expressions, each tried only when a string it needs is in the text.
 
 The crisis and facts readers hold over a thousand patterns, and most
-messages match none of them. Before a pattern runs, a substring test asks
-whether the text holds one of the strings every match of the pattern
-contains (its needles); that test costs about a tenth of running the
-pattern. The needles are read from the pattern's parse tree, in the manner
-of Russ Cox's trigram index for code search: each piece of a pattern gets
-the set of exact strings it can match (while that set stays small), the
-strings its matches start and end with, and the rarest set one of which
-every match contains.
+messages match none of them. A pattern runs only when the text holds one of
+the strings every match of it contains (its needles), and all the needles
+of a text are found in one pass (`NeedleIndex`). The needles are read from
+the pattern's parse tree, in the manner of Russ Cox's trigram index for code
+search: each piece of a pattern gets the set of exact strings it can match
+(while that set stays small), the strings its matches start and end with,
+and the rarest set one of which every match contains.
 """
 
 from __future__ import annotations
